@@ -1,0 +1,149 @@
+"""The answer step: a cited answer from the retrieved passages, and the direct replies.
+
+With a chat model the answer is generated from the numbered passages and then checked: a
+citation that points at no retrieved passage is removed, so `sources` and the answer agree.
+Without one (or when it fails) the answer quotes the passages. Medical topics get a safety note;
+red flags get urgent-care guidance before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from langchain_core.messages import AIMessage
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+
+from graphs import prompts
+from graphs.context import Context
+from graphs.conversation import latest_user_text, recent_history
+from graphs.extractive import compose_extractive
+from graphs.models import chat_model_for
+from graphs.state import InputState, State
+from tools.retrieval import format_passages
+from tools.store import Source
+
+log = logging.getLogger(__name__)
+
+CITATION = re.compile(r"\[(\d+)\]")
+MEDICAL_ROUTES = ("tcm", "red_flag")
+
+
+def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
+    """Drop citations that point at no passage; return the text and the cited numbers."""
+    cited: list[int] = []
+
+    def keep(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if 1 <= number <= n_sources:
+            if number not in cited:
+                cited.append(number)
+            return match.group(0)
+        log.info("removed citation [%s]: only %s passages were retrieved", number, n_sources)
+        return ""
+
+    return CITATION.sub(keep, text), cited
+
+
+def cited_numbers(text: str) -> list[int]:
+    """The distinct [n] numbers an answer cites, in order of first use."""
+    return list(dict.fromkeys(int(n) for n in CITATION.findall(text)))
+
+
+def generate(state: State, context: Context, sources: list[Source]) -> str:
+    """A generated, cited answer; raises when the model fails."""
+    model = chat_model_for(context)
+    assert model is not None
+    system = prompts.ANSWER_SYSTEM.format(
+        scope=prompts.ASSISTANT_SCOPE, passages=format_passages(sources)
+    )
+    question = latest_user_text(state["messages"]) or ""
+    history = recent_history(state["messages"])
+    reply = model.invoke([("system", system), *history, ("human", question)])
+    text = reply.content if isinstance(reply.content, str) else str(reply.content)
+    text, cited = check_citations(text, len(sources))
+    if not cited:
+        # Flag rather than invent citations: the reader should know nothing was verified.
+        text = f"{text.strip()}\n\n{prompts.UNCITED_FLAG}"
+    return text.strip()
+
+
+def answer(state: State, runtime: Runtime[Context]) -> dict:
+    """Compose the answer for a retrieval route (tcm, shaolin, red_flag)."""
+    context = runtime.context or Context()
+    route = state.get("route", "tcm")
+    sources = state.get("sources") or []
+    parts: list[str] = []
+    if route == "red_flag":
+        parts.append(prompts.RED_FLAG_GUIDANCE)
+        extra = prompts.RED_FLAG_EXTRA.get(state.get("red_flag") or "")
+        if extra:
+            parts.append(extra)
+    error = state.get("error")
+    if not sources:
+        if error:
+            parts.append(prompts.STORE_DOWN_REPLY.format(error=error))
+        elif route != "red_flag":
+            parts.append(prompts.NO_PASSAGES_REPLY)
+    elif route == "red_flag":
+        parts.append(prompts.RED_FLAG_AFTER)
+        parts.append(_extractive(state, context, sources))
+    elif chat_model_for(context) is not None:
+        try:
+            parts.append(generate(state, context, sources))
+        except Exception as exc:
+            log.error("answer model failed: %s", exc)
+            error = f"chat model unavailable: {type(exc).__name__}"
+            parts.append(prompts.MODEL_DOWN_REPLY.format(error=error))
+            parts.append(_extractive(state, context, sources))
+    else:
+        parts.append(prompts.EXTRACTIVE_PREFACE)
+        parts.append(_extractive(state, context, sources))
+    if route in MEDICAL_ROUTES:
+        parts.append(prompts.SAFETY_NOTE)
+    return {"messages": [AIMessage(content="\n\n".join(parts))], "error": error}
+
+
+def _extractive(state: State, context: Context, sources: list[Source]) -> str:
+    from tools.store import open_knowledge_base
+    from wwhd.settings import load_settings
+
+    question = latest_user_text(state["messages"]) or ""
+    query = state.get("query") or question
+    try:
+        embeddings = open_knowledge_base(load_settings()).dense
+    except Exception:  # the store being down must not stop a quote-only answer
+        embeddings = None
+    return compose_extractive(query, sources, context.max_quotes, embeddings, question)
+
+
+def respond(state: State, runtime: Runtime[Context]) -> dict:
+    """Direct replies that need no retrieval: small talk, scope, clarification, bad input."""
+    context = runtime.context or Context()
+    reason = state.get("route_reason", "")
+    route = state.get("route")
+    if reason == "prompt_injection":
+        text = prompts.INJECTION_REPLY
+    elif reason == "empty":
+        text = prompts.EMPTY_MESSAGE_REPLY
+    elif reason == "non_text":
+        text = prompts.NON_TEXT_REPLY
+    elif reason == "too_long":
+        length = len(latest_user_text(state["messages"]) or "")
+        text = prompts.TOO_LONG_REPLY.format(length=length, limit=context.max_message_chars)
+    elif route == "general":
+        text = prompts.GREETING_REPLY
+    elif route == "clarify":
+        text = prompts.CLARIFY_REPLY
+    else:
+        text = prompts.OUT_OF_SCOPE_REPLY
+    return {"messages": [AIMessage(content=text)], "sources": []}
+
+
+graph = (
+    StateGraph(State, context_schema=Context, input_schema=InputState)
+    .add_node("answer", answer)
+    .add_edge(START, "answer")
+    .compile(name="answer")
+)

@@ -1,0 +1,90 @@
+"""The retrieval step: make the question self-contained, then search with the route's filters."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from graphs import prompts, rules
+from graphs.context import Context
+from graphs.conversation import latest_user_text, recent_history
+from graphs.models import chat_model_for, internal
+from graphs.state import InputState, State
+from tools.retrieval import search_knowledge_base
+from tools.store import EmbeddingMismatch, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class SearchQuery(BaseModel):
+    """A self-contained search query."""
+
+    query: str = Field(description="the question rewritten to stand alone, names kept exactly")
+
+
+def rewrite_by_rules(text: str, topic: str | None) -> str:
+    """Attach the conversation's subject to a follow-up that does not name its own."""
+    if topic and rules.is_follow_up(text) and not rules.domain_score(text).names_entity:
+        return f"{topic}: {text}"
+    return text
+
+
+def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
+    """Let the chat model resolve the follow-up; None without a model or on failure."""
+    history = recent_history(state["messages"])
+    model = chat_model_for(context)
+    if model is None or not history:
+        return None
+    system = prompts.REWRITE_SYSTEM.format(scope=prompts.ASSISTANT_SCOPE)
+    try:
+        result = internal(
+            model.with_structured_output(SearchQuery, method="function_calling")
+        ).invoke([("system", system), *history, ("human", text)])
+    except Exception as exc:
+        log.warning("query rewrite by model failed, using rules: %s", exc)
+        return None
+    query = result.query.strip() if isinstance(result, SearchQuery) else ""
+    return query or None
+
+
+def retrieve(state: State, runtime: Runtime[Context]) -> dict:
+    """Search the knowledge base for the latest question; record the passages as `sources`."""
+    context = runtime.context or Context()
+    text = latest_user_text(state["messages"]) or ""
+    topic = state.get("topic")
+    query = rewrite_by_rules(text, topic)
+    if query == text and rules.is_follow_up(text):
+        query = rewrite_by_model(text, state, context) or query
+    red_flag = state.get("route") == "red_flag"
+    call = {
+        "type": "tool_call",
+        "id": str(uuid.uuid4()),
+        "name": search_knowledge_base.name,
+        "args": {
+            "query": query,
+            "tradition": None if red_flag else state.get("tradition"),
+            "category": "safety" if red_flag else None,
+            "k": context.top_k,
+        },
+    }
+    try:
+        sources = search_knowledge_base.invoke(call).artifact
+    except (StoreUnavailable, EmbeddingMismatch) as exc:
+        log.error("retrieval failed: %s", exc)
+        return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
+    is_new_subject = not rules.is_follow_up(text) or rules.domain_score(text).names_entity
+    if sources and (is_new_subject or not topic) and not red_flag:
+        topic = sources[0]["title"]
+    return {"query": query, "sources": sources, "topic": topic or ""}
+
+
+graph = (
+    StateGraph(State, context_schema=Context, input_schema=InputState)
+    .add_node("retrieve", retrieve)
+    .add_edge(START, "retrieve")
+    .compile(name="retrieval")
+)

@@ -1,0 +1,120 @@
+"""The router: deterministic safety and input checks first, then the topic decision.
+
+Order matters: unusable input, then medical red flags, then prompt injection, and only then the
+topic, by a model (function-calling structured output, so small local models manage it) when one
+is configured, by the vocabulary rules otherwise or when the model fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from graphs import prompts, rules
+from graphs.context import Context
+from graphs.conversation import latest_user_text, recent_history
+from graphs.models import chat_model_for, internal
+from graphs.state import InputState, State
+
+log = logging.getLogger(__name__)
+
+
+class RouteDecision(BaseModel):
+    """Where the latest user message belongs."""
+
+    route: Literal["tcm", "shaolin", "general", "out_of_scope", "clarify"] = Field(
+        description="tcm, shaolin, general (small talk), out_of_scope, or clarify (too vague)"
+    )
+
+
+def _decision(route: str, reason: str, tradition: str | None = None, **extra) -> dict:
+    # Each turn starts clean: sources and errors describe the latest turn only.
+    return {
+        "route": route,
+        "route_reason": reason,
+        "tradition": tradition,
+        "red_flag": None,
+        "sources": [],
+        "query": "",
+        "error": None,
+        **extra,
+    }
+
+
+def route_by_rules(text: str, state: State) -> dict:
+    """Topic decision from the vocabulary and the previous turn, with no model."""
+    score = rules.domain_score(text)
+    previous = state.get("route")
+    has_topic = bool(state.get("topic")) and previous in ("tcm", "shaolin", "red_flag")
+    if score.tradition is None and rules.is_greeting(text):
+        return _decision("general", "greeting")
+    if score.tradition is not None:
+        if rules.is_follow_up(text) and not score.names_entity and has_topic and previous in (
+            "tcm", "shaolin"
+        ):
+            # "Is it safe in pregnancy?" after a herb question stays with that herb's tradition.
+            return _decision(previous, "follow_up", None if score.mixed else previous)
+        return _decision(
+            score.tradition, "vocabulary", None if score.mixed else score.tradition
+        )
+    if rules.is_follow_up(text) and has_topic:
+        route = previous if previous in ("tcm", "shaolin") else "tcm"
+        return _decision(route, "follow_up", route)
+    if rules.is_follow_up(text) or len(text.split()) <= 2:
+        return _decision("clarify", "vague")
+    return _decision("out_of_scope", "no_domain_terms")
+
+
+def route_by_model(text: str, state: State, context: Context) -> dict | None:
+    """Topic decision by the chat model; None when there is no model or it failed."""
+    model = chat_model_for(context)
+    if model is None:
+        return None
+    system = prompts.ROUTER_SYSTEM.format(scope=prompts.ASSISTANT_SCOPE)
+    try:
+        decision = internal(
+            model.with_structured_output(RouteDecision, method="function_calling")
+        ).invoke(
+            [("system", system), *recent_history(state["messages"]), ("human", text)]
+        )
+    except Exception as exc:  # the rules are the fallback for any model failure
+        log.warning("router model failed, using rules: %s", exc)
+        return None
+    if not isinstance(decision, RouteDecision):
+        return None
+    tradition = decision.route if decision.route in ("tcm", "shaolin") else None
+    return _decision(decision.route, "model", tradition)
+
+
+def route_question(state: State, runtime: Runtime[Context]) -> dict:
+    """Decide the route of the latest user message."""
+    context = runtime.context or Context()
+    text = latest_user_text(state["messages"])
+    if text is None:
+        return _decision("clarify", "non_text")
+    if not text.strip():
+        return _decision("clarify", "empty")
+    if len(text) > context.max_message_chars:
+        return _decision("clarify", "too_long")
+    flag = rules.red_flag(text)
+    if flag:
+        return _decision("red_flag", f"red_flag:{flag}", red_flag=flag)
+    if rules.is_injection(text):
+        return _decision("out_of_scope", "prompt_injection")
+    by_rules = route_by_rules(text, state)
+    # A named herb, formula, point or Shaolin subject is decisive; the model settles the rest.
+    if rules.domain_score(text).names_entity:
+        return by_rules
+    return route_by_model(text, state, context) or by_rules
+
+
+graph = (
+    StateGraph(State, context_schema=Context, input_schema=InputState)
+    .add_node("router", route_question)
+    .add_edge(START, "router")
+    .compile(name="router")
+)

@@ -1,0 +1,226 @@
+"""Knowledge-base documents: parse Markdown with front matter and chunk it by `##` heading.
+
+A chunk id is `<document id>#<section slug>`, so it stays the same across re-ingestion as long as
+the document keeps its id and the section its heading; evals and citations rely on that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+TRADITIONS = ("tcm", "shaolin")
+CATEGORIES = (
+    "theory",
+    "diagnosis",
+    "pattern",
+    "herb",
+    "formula",
+    "acupoint",
+    "safety",
+    "shaolin-history",
+    "shaolin-practice",
+    "chan",
+)
+# A section longer than this is split at paragraph breaks so one chunk stays focused.
+MAX_CHUNK_CHARS = 1600
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,120}$")
+
+
+class DocumentError(ValueError):
+    """A document cannot be ingested; the message names the document and the problem."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One knowledge-base document after its front matter has been validated."""
+
+    id: str
+    title: str
+    tradition: str
+    category: str
+    tags: tuple[str, ...]
+    source: str
+    body: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable passage: a section (or part of one) of a document."""
+
+    id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    tradition: str
+    category: str
+    tags: tuple[str, ...]
+    uri: str
+    position: int
+    content_hash: str = field(default="")
+
+    @property
+    def embedding_text(self) -> str:
+        """What gets embedded: the title and heading give a section its subject."""
+        return f"{self.title} - {self.section}\n{self.text}"
+
+    def metadata(self) -> dict:
+        """Payload stored beside the vectors (Qdrant keys become `metadata.<name>`)."""
+        return {
+            "chunk_id": self.id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "tradition": self.tradition,
+            "category": self.category,
+            "tags": list(self.tags),
+            "uri": self.uri,
+            "position": self.position,
+            "content_hash": self.content_hash,
+        }
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII slug used in chunk ids."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "section"
+
+
+def _split_front_matter(text: str, uri: str) -> tuple[dict, str]:
+    text = text.lstrip("\ufeff")
+    if not text.startswith("---"):
+        raise DocumentError(f"{uri}: no front matter (the file must start with a '---' line)")
+    parts = re.split(r"^---[ \t]*$", text, maxsplit=2, flags=re.MULTILINE)
+    if len(parts) < 3:
+        raise DocumentError(f"{uri}: front matter is not closed by a '---' line")
+    try:
+        meta = yaml.safe_load(parts[1])
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"{uri}: front matter is not valid YAML ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise DocumentError(f"{uri}: front matter must be 'key: value' lines")
+    return meta, parts[2]
+
+
+def parse_document(text: str, uri: str) -> Document:
+    """Parse and validate one Markdown document; raise DocumentError saying what to fix."""
+    meta, body = _split_front_matter(text, uri)
+    missing = [key for key in ("id", "title", "tradition", "category") if not meta.get(key)]
+    if missing:
+        raise DocumentError(f"{uri}: front matter lacks {', '.join(missing)}")
+    doc_id = str(meta["id"]).strip()
+    if not _ID_PATTERN.match(doc_id):
+        raise DocumentError(
+            f"{uri}: id {doc_id!r} must be lower-case letters, digits and hyphens"
+        )
+    tradition = str(meta["tradition"]).strip().lower()
+    if tradition not in TRADITIONS:
+        raise DocumentError(
+            f"{uri}: tradition {tradition!r} must be one of {', '.join(TRADITIONS)}"
+        )
+    category = str(meta["category"]).strip().lower()
+    if category not in CATEGORIES:
+        raise DocumentError(
+            f"{uri}: category {category!r} must be one of {', '.join(CATEGORIES)}"
+        )
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",")]
+    if not isinstance(tags, list):
+        raise DocumentError(f"{uri}: tags must be a list such as [qi, spleen]")
+    if not body.strip():
+        raise DocumentError(f"{uri}: the document has no text after its front matter")
+    return Document(
+        id=doc_id,
+        title=str(meta["title"]).strip(),
+        tradition=tradition,
+        category=category,
+        tags=tuple(str(t).strip() for t in tags if str(t).strip()),
+        source=str(meta.get("source") or "").strip(),
+        body=body,
+        uri=uri,
+    )
+
+
+def _sections(body: str) -> Iterator[tuple[str, str]]:
+    heading = "Overview"
+    lines: list[str] = []
+    for line in body.splitlines():
+        if line.startswith("## "):
+            if "".join(lines).strip():
+                yield heading, "\n".join(lines).strip()
+            heading, lines = line[3:].strip() or "Section", []
+        elif line.startswith("# "):
+            continue  # the document title; it is already in front matter
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        yield heading, "\n".join(lines).strip()
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text) <= MAX_CHUNK_CHARS:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for paragraph in re.split(r"\n\s*\n", text):
+        if current and len(current) + len(paragraph) + 2 > MAX_CHUNK_CHARS:
+            pieces.append(current)
+            current = paragraph
+        else:
+            current = f"{current}\n\n{paragraph}" if current else paragraph
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def chunk_document(doc: Document, embedding_model: str) -> list[Chunk]:
+    """Split a document into chunks by `##` heading, each with a stable id and content hash.
+
+    The hash covers the embedded text and the embedding model, so re-ingesting with the same
+    model and text is a no-op, and changing either re-embeds.
+    """
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for heading, text in _sections(doc.body):
+        for piece in _split_long(text):
+            slug = slugify(heading)
+            seen[slug] = seen.get(slug, 0) + 1
+            if seen[slug] > 1:
+                slug = f"{slug}-{seen[slug]}"
+            chunk = Chunk(
+                id=f"{doc.id}#{slug}",
+                doc_id=doc.id,
+                title=doc.title,
+                section=heading,
+                text=piece,
+                tradition=doc.tradition,
+                category=doc.category,
+                tags=doc.tags,
+                uri=doc.uri,
+                position=len(chunks),
+            )
+            digest = hashlib.sha256(
+                f"{embedding_model}\n{chunk.embedding_text}\n{doc.tags}".encode()
+            ).hexdigest()
+            chunks.append(
+                Chunk(**{**chunk.__dict__, "content_hash": digest})
+            )
+    return chunks
+
+
+def iter_markdown_files(root: Path) -> Iterator[Path]:
+    """Markdown documents under `root` (a file or folder), skipping README files."""
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*.md")):
+        if path.name.lower() != "readme.md":
+            yield path

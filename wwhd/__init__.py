@@ -1,0 +1,1 @@
+"""W.W.H.D. core package."""

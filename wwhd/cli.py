@@ -1,0 +1,149 @@
+"""The `wwhd` command: ingest documents, serve the graphs, run the evals."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from wwhd.settings import ConfigurationError, load_settings
+
+log = logging.getLogger("wwhd")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from tools.ingest import ingest_directory
+    from tools.store import close_all, open_knowledge_base
+
+    settings = load_settings()
+    source = args.path or str(settings.corpus_dir)
+    kb = open_knowledge_base(settings)
+    print(f"Ingesting {source} into {settings.collection} at {settings.qdrant_location}")
+    if source.startswith("s3://"):
+        from tools.s3 import ingest_s3
+
+        report = ingest_s3(kb, source, progress=not args.quiet, recreate=args.recreate)
+    else:
+        report = ingest_directory(
+            kb, Path(source), progress=not args.quiet, recreate=args.recreate
+        )
+    print(report.summary())
+    close_all()
+    if report.errors and args.strict:
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tools.ingest import ingest_directory
+    from tools.store import close_all, open_knowledge_base
+    from wwhd.server import check_startup, serve
+
+    settings = load_settings()
+    check_startup(settings)
+    if not args.no_ingest:
+        kb = open_knowledge_base(settings)
+        points = kb.count()
+        if points == 0:
+            print(f"The collection is empty: ingesting {settings.corpus_dir} (first run only).")
+            print(ingest_directory(kb, settings.corpus_dir).summary())
+        else:
+            kb.check_compatible()
+            print(f"Knowledge base: {points} passages in {settings.qdrant_location}.")
+        # The embedded store locks its folder; the server process must be able to open it.
+        close_all()
+    serve(args.host, args.port, production=args.production)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from evals.runner import main as run_evals
+
+    return run_evals(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `wwhd` argument parser (also used to render --help in the README)."""
+    parser = argparse.ArgumentParser(
+        prog="wwhd",
+        description="W.W.H.D. agent server: ingest the knowledge base, serve the LangGraph "
+        "graphs, run the evals. Configuration comes from the environment (see README).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="chunk, embed and upsert Markdown documents into Qdrant (incremental)",
+        description="Ingest Markdown documents with front matter from a folder, a file or an "
+        "s3://bucket/prefix. Unchanged chunks are skipped, changed ones replaced, and "
+        "documents removed from the source are removed from the collection. Malformed "
+        "documents are reported by name and skipped.",
+    )
+    ingest.add_argument(
+        "path", nargs="?", help="folder, file or s3://bucket/prefix (default: WWHD_CORPUS_DIR)"
+    )
+    ingest.add_argument(
+        "--recreate", action="store_true",
+        help="drop and rebuild the collection (needed after changing the embedding model)",
+    )
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--strict", action="store_true", help="exit 1 if any document was skipped"
+    )
+    ingest.set_defaults(func=_ingest)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the LangGraph API server (langgraph dev; --production: uvicorn)",
+        description="Serve the graphs of langgraph.json. Ingests the bundled corpus first if "
+        "the collection is empty. If the port is taken, a free one is used and printed.",
+    )
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")))
+    serve.add_argument(
+        "--production", action="store_true",
+        help="serve with uvicorn and the inmem runtime, as the container does",
+    )
+    serve.add_argument(
+        "--no-ingest", action="store_true", help="do not ingest the corpus into an empty collection"
+    )
+    serve.set_defaults(func=_serve)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="run the eval suite and write a JSON file and a report",
+        description="Score the assistant on the curated questions in evals/datasets.",
+    )
+    from evals.runner import add_arguments
+
+    add_arguments(evaluate)
+    evaluate.set_defaults(func=_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `wwhd` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        print(f"wwhd: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from tools.store import EmbeddingMismatch, StoreUnavailable
+
+        if isinstance(exc, StoreUnavailable | EmbeddingMismatch | FileNotFoundError):
+            print(f"wwhd: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

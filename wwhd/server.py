@@ -1,0 +1,117 @@
+"""Starting the LangGraph API server the way every environment does.
+
+- development (`make serve`, `wwhd serve`): `langgraph dev`, no browser, no reload, offline;
+- production (`wwhd serve --production`, the container): `uvicorn langgraph_api.server:app` with
+  the inmem runtime configured through environment variables (see ../shared/design.md).
+
+Both run with the data folder as working directory, because the inmem runtime keeps its thread
+records in `./.langgraph_api`; all our own paths are made absolute first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+from wwhd.settings import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = REPO_ROOT / "langgraph.json"
+OFFLINE_ENV = {
+    # Without these `langgraph dev` phones home for analytics and version checks.
+    "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
+}
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def check_startup(settings: Settings) -> None:
+    """Refuse configurations that must not serve (raises ConfigurationError saying why)."""
+    if settings.is_production and not settings.jwt_secret:
+        raise ConfigurationError(
+            "APP_ENV=production requires JWT_SECRET: without it every conversation would be "
+            "readable by anyone who can reach the server. Set JWT_SECRET (or WWHD_SECRETS_ID "
+            "to read it from AWS Secrets Manager)."
+        )
+
+
+def server_environment(settings: Settings) -> dict[str, str]:
+    """Environment for the server process: absolute paths, offline flags, inmem runtime config."""
+    data_dir = settings.data_dir.resolve()
+    config = json.loads(CONFIG_FILE.read_text())
+    graphs = {name: _absolute(spec) for name, spec in config["graphs"].items()}
+    env = {
+        **os.environ,
+        **OFFLINE_ENV,
+        "WWHD_DATA_DIR": str(data_dir),
+        "SQLITE_PATH": str(settings.sqlite_path.resolve()),
+        "WWHD_CORPUS_DIR": str(settings.corpus_dir.resolve()),
+        # The inmem runtime reads these when started by uvicorn rather than `langgraph dev`.
+        "LANGGRAPH_RUNTIME_EDITION": "inmem",
+        "REDIS_URI": "fake",
+        "DATABASE_URI": ":memory:",
+        "MIGRATIONS_PATH": "__inmem",
+        "LANGSERVE_GRAPHS": json.dumps(graphs),
+        "LANGGRAPH_CHECKPOINTER": json.dumps(
+            {**config["checkpointer"], "path": _absolute(config["checkpointer"]["path"])}
+        ),
+        "LANGGRAPH_HTTP": json.dumps({**config["http"], "app": _absolute(config["http"]["app"])}),
+    }
+    if "auth" in config:
+        env["LANGGRAPH_AUTH"] = json.dumps({**config["auth"], "path": _absolute(config["auth"]["path"])})
+    return env
+
+
+def _absolute(spec: str) -> str:
+    path, _, attribute = spec.rpartition(":")
+    return f"{(REPO_ROOT / path).resolve()}:{attribute}"
+
+
+def serve(host: str, port: int, production: bool = False) -> None:
+    """Replace this process with the server (signals then reach it directly)."""
+    settings = load_settings()
+    check_startup(settings)
+    if not port_is_free(host, port):
+        wanted, port = port, free_port(host)
+        print(f"Port {wanted} is in use; serving on port {port} instead.", file=sys.stderr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = server_environment(settings)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print(f"W.W.H.D. server: {url}  (health: {url}/health, API docs: {url}/docs)", flush=True)
+    bin_dir = Path(sys.executable).parent
+    if production:
+        argv = [
+            str(bin_dir / "uvicorn"), "langgraph_api.server:app", "--host", host,
+            "--port", str(port), "--workers", "1", "--no-access-log",
+            "--timeout-graceful-shutdown", "20",
+        ]
+    else:
+        argv = [
+            str(bin_dir / "langgraph"), "dev", "--config", str(CONFIG_FILE), "--host", host,
+            "--port", str(port), "--no-browser", "--no-reload",
+        ]
+    os.chdir(settings.data_dir)
+    os.execve(argv[0], argv, env)
