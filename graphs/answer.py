@@ -20,7 +20,7 @@ from graphs.context import Context
 from graphs.conversation import latest_user_text, recent_history
 from graphs.extractive import compose_extractive
 from graphs.models import chat_model_for
-from graphs.state import InputState, State
+from graphs.state import State
 from tools.retrieval import format_passages
 from tools.store import Source
 
@@ -142,7 +142,9 @@ def respond(state: State, runtime: Runtime[Context]) -> dict:
 
 
 graph = (
-    StateGraph(State, context_schema=Context, input_schema=InputState)
+    # Run alone (e.g. in Studio), this step takes the whole state as input: it needs the
+    # route and sources that the full graph's earlier steps would provide.
+    StateGraph(State, context_schema=Context)
     .add_node("answer", answer)
     .add_edge(START, "answer")
     .compile(name="answer")

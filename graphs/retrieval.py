@@ -13,7 +13,7 @@ from graphs import prompts, rules
 from graphs.context import Context
 from graphs.conversation import latest_user_text, recent_history
 from graphs.models import chat_model_for, internal
-from graphs.state import InputState, State
+from graphs.state import State
 from tools.retrieval import search_knowledge_base
 from tools.store import EmbeddingMismatch, StoreUnavailable
 
@@ -83,7 +83,9 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
 
 
 graph = (
-    StateGraph(State, context_schema=Context, input_schema=InputState)
+    # Run alone (e.g. in Studio), this step takes the whole state as input: it needs the
+    # route and filters that the full graph's earlier steps would provide.
+    StateGraph(State, context_schema=Context)
     .add_node("retrieve", retrieve)
     .add_edge(START, "retrieve")
     .compile(name="retrieval")

@@ -22,6 +22,10 @@ from graphs.state import InputState, State
 
 log = logging.getLogger(__name__)
 
+# A short message that leans on a missing context ("Is it safe?") asks for clarification; a
+# longer one without domain words is simply about something else.
+VAGUE_MAX_WORDS = 8
+
 
 class RouteDecision(BaseModel):
     """Where the latest user message belongs."""
@@ -64,7 +68,8 @@ def route_by_rules(text: str, state: State) -> dict:
     if rules.is_follow_up(text) and has_topic:
         route = previous if previous in ("tcm", "shaolin") else "tcm"
         return _decision(route, "follow_up", route)
-    if rules.is_follow_up(text) or len(text.split()) <= 2:
+    words = len(text.split())
+    if words <= 2 or (rules.is_follow_up(text) and words <= VAGUE_MAX_WORDS):
         return _decision("clarify", "vague")
     return _decision("out_of_scope", "no_domain_terms")
 

@@ -65,6 +65,9 @@ class Chunk:
     uri: str
     position: int
     content_hash: str = field(default="")
+    # The source's version tag (an S3 ETag) when the source has one; lets a re-ingestion skip
+    # downloading objects whose version is unchanged.
+    source_version: str = field(default="")
 
     @property
     def embedding_text(self) -> str:
@@ -84,6 +87,8 @@ class Chunk:
             "uri": self.uri,
             "position": self.position,
             "content_hash": self.content_hash,
+            # Only sources with versions (S3) store one, so local payloads stay as they were.
+            **({"source_version": self.source_version} if self.source_version else {}),
         }
 
 

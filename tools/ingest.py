@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,7 +21,7 @@ from tools.documents import (
     iter_markdown_files,
     parse_document,
 )
-from tools.store import KnowledgeBase, point_id
+from tools.store import KnowledgeBase, StoredChunk, point_id
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class RawDocument:
 
     uri: str
     text: str
+    # The source's version tag (an S3 ETag), stored with the document's chunks.
+    version: str = ""
+    # The caller found this uri's chunks stored at `version`: keep them; `text` is not read.
+    unchanged: bool = False
 
 
 @dataclass
@@ -95,10 +99,23 @@ def ingest(
     """
     report = IngestReport()
     kb.ensure_collection(recreate=recreate)
+    stored = {item.chunk_id: item for item in kb.stored_chunks()}
+    stored_by_uri: dict[str, list[StoredChunk]] = {}
+    for item in stored.values():
+        stored_by_uri.setdefault(item.uri, []).append(item)
     wanted: list[Chunk] = []
+    kept_ids: set[str] = set()
+    failed_uris: set[str] = set()
     seen_doc_ids: dict[str, str] = {}
     for raw in documents:
         try:
+            if raw.unchanged:
+                kept = stored_by_uri.get(raw.uri, [])
+                _check_unchanged(raw, kept, seen_doc_ids)
+                seen_doc_ids[kept[0].doc_id] = raw.uri
+                report.documents += 1
+                kept_ids.update(item.chunk_id for item in kept)
+                continue
             if not raw.text.strip():
                 raise DocumentError(f"{raw.uri}: empty or not UTF-8 text")
             doc = parse_document(raw.text, raw.uri)
@@ -107,17 +124,21 @@ def ingest(
                     f"{raw.uri}: id {doc.id!r} is already used by {seen_doc_ids[doc.id]}"
                 )
             chunks = chunk_document(doc, kb.dense_model)
+            if raw.version:
+                chunks = [replace(chunk, source_version=raw.version) for chunk in chunks]
         except DocumentError as exc:
             log.warning("skipping %s", exc)
             report.errors.append(str(exc))
+            failed_uris.add(raw.uri)
             continue
         seen_doc_ids[doc.id] = raw.uri
         report.documents += 1
         wanted.extend(chunks)
-    report.chunks_total = len(wanted)
+    report.chunks_total = len(wanted) + len(kept_ids)
+    report.chunks_unchanged = len(kept_ids)
 
-    stored = {item.chunk_id: item for item in kb.stored_chunks()}
     to_write: list[Chunk] = []
+    retag: dict[str, list[str]] = {}
     for chunk in wanted:
         previous = stored.get(chunk.id)
         if previous is None:
@@ -128,10 +149,12 @@ def ingest(
             to_write.append(chunk)
         else:
             report.chunks_unchanged += 1
+            if previous.source_version != chunk.source_version:
+                # Same text in a new version of its object: note the version, do not re-embed.
+                retag.setdefault(chunk.source_version, []).append(previous.point_id)
 
-    wanted_ids = {chunk.id for chunk in wanted}
+    wanted_ids = {chunk.id for chunk in wanted} | kept_ids
     # A document that failed to parse keeps its old chunks: a typo must not empty the answer.
-    failed_uris = {error.split(":", 1)[0] for error in report.errors}
     stale = [
         item
         for item in stored.values()
@@ -153,8 +176,24 @@ def ingest(
             batch = to_write[start : start + EMBED_BATCH]
             kb.upsert(batch)
             bar.update(len(batch))
+    for version, ids in retag.items():
+        kb.set_source_version(ids, version)
     log.info("ingested %s: %s", root_uri, report.summary().splitlines()[0])
     return report
+
+
+def _check_unchanged(
+    raw: RawDocument, kept: list[StoredChunk], seen_doc_ids: dict[str, str]
+) -> None:
+    """Raise DocumentError when an unchanged document's stored chunks cannot simply be kept."""
+    if not kept:
+        raise DocumentError(
+            f"{raw.uri}: marked unchanged but no chunks are stored for it; "
+            "run the ingestion again with --recreate"
+        )
+    doc_id = kept[0].doc_id
+    if doc_id in seen_doc_ids:
+        raise DocumentError(f"{raw.uri}: id {doc_id!r} is already used by {seen_doc_ids[doc_id]}")
 
 
 def _under(uri: str, root_uri: str) -> bool:

@@ -59,6 +59,7 @@ class StoredChunk:
     doc_id: str
     uri: str
     content_hash: str
+    source_version: str = ""
 
 
 def point_id(chunk_id: str) -> str:
@@ -87,6 +88,8 @@ class KnowledgeBase:
         self.dense_size = dense_size
         self.location = location
         self._vector_store: QdrantVectorStore | None = None
+        # Embedded (local-mode) Qdrant is plain Python over shared dicts: one call at a time.
+        self._local_lock = threading.RLock() if location.startswith("embedded:") else None
 
     # -- collection -------------------------------------------------------------------------
 
@@ -118,7 +121,9 @@ class KnowledgeBase:
                     },
                 )
             )
-            for field in ("tradition", "category", "doc_id", "uri"):
+            # Payload indexes speed up filters on a Qdrant server; local mode ignores them.
+            fields = () if self._local_lock else ("tradition", "category", "doc_id", "uri")
+            for field in fields:
                 self._call(
                     lambda f=field: self.client.create_payload_index(
                         self.collection, f"metadata.{f}", models.PayloadSchemaType.KEYWORD
@@ -219,6 +224,7 @@ class KnowledgeBase:
                         doc_id=meta.get("doc_id", ""),
                         uri=meta.get("uri", ""),
                         content_hash=meta.get("content_hash", ""),
+                        source_version=meta.get("source_version", ""),
                     )
                 )
             if offset is None:
@@ -239,6 +245,17 @@ class KnowledgeBase:
             )
         )
 
+    def set_source_version(self, point_ids: Iterable[str], version: str) -> None:
+        """Record a new source version (S3 ETag) on points whose content did not change."""
+        ids = list(point_ids)
+        if ids:
+            self._call(
+                lambda: self.client.set_payload(
+                    self.collection, payload={"source_version": version}, points=ids,
+                    key="metadata",
+                )
+            )
+
     def delete(self, point_ids: Iterable[str]) -> None:
         """Remove points by id."""
         ids = list(point_ids)
@@ -251,7 +268,10 @@ class KnowledgeBase:
 
     def _call(self, fn):
         try:
-            return fn()
+            if self._local_lock is None:
+                return fn()
+            with self._local_lock:
+                return fn()
         except (EmbeddingMismatch, StoreUnavailable):
             raise
         except Exception as exc:  # qdrant-client raises many transport error types

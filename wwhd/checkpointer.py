@@ -77,7 +77,8 @@ class SqliteCheckpointer(AsyncSqliteSaver):
     async def aprune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
     ) -> None:
-        """Drop old checkpoints: keep each namespace's latest (`keep_latest`) or all (`delete_all`)."""
+        """Drop old checkpoints: keep each namespace's latest (`keep_latest`), or all of them
+        (`delete_all`)."""
         if strategy == "delete_all":
             for thread_id in thread_ids:
                 await self.adelete_thread(str(thread_id))

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from wwhd.secrets import load_secrets_into_environ
 from wwhd.settings import ConfigurationError, load_settings
 
 log = logging.getLogger("wwhd")
@@ -62,6 +63,24 @@ def _eval(args: argparse.Namespace) -> int:
     from evals.runner import main as run_evals
 
     return run_evals(args)
+
+
+def _deploy_module():
+    """deploy/deploy.py: a script beside the package (also run as `python deploy/deploy.py`)."""
+    import importlib.util
+
+    if "wwhd_deploy" in sys.modules:
+        return sys.modules["wwhd_deploy"]
+    path = Path(__file__).resolve().parent.parent / "deploy" / "deploy.py"
+    spec = importlib.util.spec_from_file_location("wwhd_deploy", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["wwhd_deploy"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    return _deploy_module().run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(evaluate)
     evaluate.set_defaults(func=_eval)
+    deploy = commands.add_parser(
+        "deploy",
+        help="register the ECS task definition and create or update the Fargate service",
+        description="Deploy to AWS ECS Fargate (see deploy/deploy.py and the README's AWS "
+        "section). --dry-run prints what would change and changes nothing.",
+    )
+    _deploy_module().add_arguments(deploy)
+    deploy.set_defaults(func=_deploy)
     return parser
 
 
@@ -132,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command in ("ingest", "serve", "eval"):
+            # Before settings are read: OPENAI_API_KEY also picks the embedding model.
+            load_secrets_into_environ()
         return args.func(args)
     except ConfigurationError as exc:
         print(f"wwhd: configuration error: {exc}", file=sys.stderr)

@@ -81,7 +81,8 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "LANGGRAPH_HTTP": json.dumps({**config["http"], "app": _absolute(config["http"]["app"])}),
     }
     if "auth" in config:
-        env["LANGGRAPH_AUTH"] = json.dumps({**config["auth"], "path": _absolute(config["auth"]["path"])})
+        auth = {**config["auth"], "path": _absolute(config["auth"]["path"])}
+        env["LANGGRAPH_AUTH"] = json.dumps(auth)
     return env
 
 

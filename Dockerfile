@@ -1,0 +1,56 @@
+# syntax=docker/dockerfile:1
+# W.W.H.D. agent server: the LangGraph API server (inmem runtime) under uvicorn, one process,
+# port 8000, all state under /data (mount EFS there). Build: docker build -t wwhd .
+# Pin the base by digest in CI (python:3.11-slim-bookworm@sha256:...) for reproducible images.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# -- build: a virtualenv with the runtime dependencies and the project --------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
+WORKDIR /app
+# Dependencies first, so their layer survives code changes: the project's own dependencies at
+# requirements.lock's versions. The lock also pins the test and dev tools (pytest, ruff, moto,
+# seaweedfs), which must not ship, so it is a constraint here rather than the install list.
+# Binary wheels only (forbiddenfruit is pure Python and ships no wheel): no compiler needed.
+COPY pyproject.toml requirements.lock ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/runtime.txt \
+ && pip install --only-binary=:all: --no-binary=forbiddenfruit \
+        --constraint requirements.lock --requirement /tmp/runtime.txt
+COPY . .
+# Editable, so the code stays at /app where the server finds langgraph.json and graphs/.
+# Byte-compiled here because the app user cannot write into /app at run time.
+RUN pip install --no-deps --editable . \
+ && python -m compileall -q wwhd graphs tools evals \
+ && chmod 0755 deploy/entrypoint.sh
+
+# -- runtime: the virtualenv and the code, no build tools, a non-root user ---------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ARG UID=10001
+# The EFS access point must create its root directory for this uid/gid (see the README).
+RUN groupadd --system --gid ${UID} wwhd \
+ && useradd --system --uid ${UID} --gid ${UID} --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin wwhd \
+ && install -d -o ${UID} -g ${UID} -m 0750 /data
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/tmp \
+    APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    WWHD_DATA_DIR=/data \
+    WWHD_CORPUS_DIR=/app/corpus \
+    LANGGRAPH_CLI_NO_ANALYTICS=1 \
+    LANGGRAPH_NO_VERSION_CHECK=true
+USER ${UID}:${UID}
+WORKDIR /data
+EXPOSE 8000
+# uvicorn finishes in-flight requests for up to 20 s on SIGTERM; ECS waits stopTimeout (30 s).
+STOPSIGNAL SIGTERM
+# The first start embeds the bundled corpus before listening: allow it a long start period.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 \
+    CMD ["/opt/venv/bin/python", "/app/deploy/healthcheck.py"]
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]

@@ -1,0 +1,413 @@
+"""Deploy W.W.H.D. to ECS Fargate: register the task definition, then create or update the service.
+
+    python deploy/deploy.py --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/wwhd:GIT_SHA \\
+        --target-group-arn ARN --subnets subnet-a,subnet-b --security-groups sg-1 \\
+        --efs-file-system-id fs-1 --efs-access-point-id fsap-1 --secret-arn ARN \\
+        [--documents-uri s3://bucket/prefix] [--dry-run]
+
+(also `wwhd deploy ...`). `--dry-run` prints the task definition and what would change, and
+changes nothing (it still reads the cluster and the service to say create or update).
+
+Re-running is safe: the task definition is tagged with a hash of its content, so an unchanged
+one is not registered again, and a service already running it with the same settings is left
+alone. Use immutable image tags (a commit hash): a re-pushed tag is not a change to this script
+(`--force-new-deployment` makes the service pull it again).
+
+One task, replaced stop-first (maximumPercent 100, minimumHealthyPercent 0): the inmem runtime
+keeps threads in one process, and two tasks writing the same SQLite and thread files on EFS would
+corrupt them. A deployment therefore has about a minute of downtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().with_name("task-definition.json")
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+HASH_TAG = "wwhd:content-sha256"
+API_CONTAINER = "api"
+API_PORT = 8000
+DEFAULT_QDRANT_IMAGE = "qdrant/qdrant:v1.19.0"
+DEFAULT_LOG_GROUP = "/ecs/wwhd"
+DEPLOYMENT_CONFIGURATION = {
+    "maximumPercent": 100,
+    "minimumHealthyPercent": 0,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+}
+
+
+class DeployError(RuntimeError):
+    """The deployment cannot go ahead; the message says what to fix."""
+
+
+@dataclass
+class DeployResult:
+    """What a deployment did (or, with dry_run, would do)."""
+
+    task_definition: str
+    registered: bool
+    service_action: str  # "created", "updated" or "unchanged"
+    changes: list[str]
+    dry_run: bool
+
+
+# -- the task definition -----------------------------------------------------------------------
+
+
+def render_task_definition(
+    values: Mapping[str, str], template: Path = TEMPLATE
+) -> dict[str, Any]:
+    """The task definition with every ${NAME} filled in (environment entries left empty are
+    dropped, so optional settings such as WWHD_INGEST_URI can be omitted)."""
+    text = template.read_text()
+    missing = sorted(set(PLACEHOLDER.findall(text)) - set(values))
+    if missing:
+        raise DeployError(f"no value for {', '.join(missing)} in {template.name}")
+    # JSON-escape each value, since it lands inside a JSON string.
+    filled = PLACEHOLDER.sub(lambda m: json.dumps(str(values[m.group(1)]))[1:-1], text)
+    taskdef = json.loads(filled)
+    for container in taskdef["containerDefinitions"]:
+        if "environment" in container:
+            container["environment"] = [e for e in container["environment"] if e["value"]]
+    return taskdef
+
+
+def placeholders(template: Path = TEMPLATE) -> set[str]:
+    """The ${NAMES} the template expects."""
+    return set(PLACEHOLDER.findall(template.read_text()))
+
+
+def validate_task_definition(taskdef: Mapping[str, Any]) -> None:
+    """Check `taskdef` against botocore's ECS model (RegisterTaskDefinition's input) and the
+    Fargate sizing rules this template relies on; raise DeployError saying what is wrong."""
+    import botocore.session
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    try:
+        validate_parameters(dict(taskdef), shape)
+    except ParamValidationError as exc:
+        raise DeployError(f"the task definition does not match the ECS API: {exc}") from exc
+    containers = taskdef["containerDefinitions"]
+    cpu = sum(c.get("cpu", 0) for c in containers)
+    memory = sum(c.get("memory", 0) for c in containers)
+    if cpu > int(taskdef["cpu"]) or memory > int(taskdef["memory"]):
+        raise DeployError(
+            f"containers ask for {cpu} CPU units / {memory} MiB but the task has "
+            f"{taskdef['cpu']} / {taskdef['memory']}"
+        )
+    names = {c["name"] for c in containers}
+    for container in containers:
+        for dependency in container.get("dependsOn", []):
+            if dependency["containerName"] not in names:
+                raise DeployError(f"{container['name']} depends on unknown container "
+                                  f"{dependency['containerName']!r}")
+
+
+def content_hash(taskdef: Mapping[str, Any]) -> str:
+    """Hash of the task definition's content (tags excluded), to recognise a re-run."""
+    content = {key: value for key, value in taskdef.items() if key != "tags"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+# -- options -----------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The deploy options (shared by `python deploy/deploy.py` and `wwhd deploy`)."""
+    parser.add_argument("--image", required=True, help="the API image, e.g. ECR_REPO:GIT_SHA")
+    parser.add_argument("--cluster", default="wwhd", help="ECS cluster (default: wwhd)")
+    parser.add_argument("--service", default="wwhd", help="ECS service (default: wwhd)")
+    parser.add_argument("--family", default="wwhd", help="task definition family (default: wwhd)")
+    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    parser.add_argument("--account-id", help="AWS account (default: asked from STS)")
+    parser.add_argument("--target-group-arn", required=True, help="ALB target group (type ip)")
+    parser.add_argument("--subnets", required=True, help="comma-separated subnet ids")
+    parser.add_argument("--security-groups", required=True, help="comma-separated group ids")
+    parser.add_argument(
+        "--assign-public-ip", action="store_true",
+        help="give the task a public IP (public subnets without NAT); default: private",
+    )
+    parser.add_argument("--efs-file-system-id", required=True, help="EFS file system (fs-...)")
+    parser.add_argument("--efs-access-point-id", required=True, help="EFS access point (fsap-...)")
+    parser.add_argument(
+        "--secret-arn", required=True,
+        help="Secrets Manager secret (full ARN) holding OPENAI_API_KEY and JWT_SECRET",
+    )
+    parser.add_argument(
+        "--documents-uri", default="",
+        help="s3://bucket/prefix synced into the collection at each start (WWHD_INGEST_URI)",
+    )
+    parser.add_argument("--qdrant-image", default=DEFAULT_QDRANT_IMAGE)
+    parser.add_argument("--log-group", default=DEFAULT_LOG_GROUP)
+    parser.add_argument(
+        "--desired-count", type=int, default=1, choices=(0, 1),
+        help="1 (serve) or 0 (stop); the inmem runtime cannot run more than one task",
+    )
+    parser.add_argument(
+        "--health-check-grace", type=int, default=600, metavar="SECONDS",
+        help="seconds the ALB health check is ignored after a start (first ingestion)",
+    )
+    parser.add_argument(
+        "--force-new-deployment", action="store_true",
+        help="restart the task even if nothing changed (e.g. a re-pushed image tag)",
+    )
+    parser.add_argument("--wait", action="store_true", help="wait until the service is stable")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be done; change nothing"
+    )
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Reject malformed identifiers before any AWS call, naming the option to fix."""
+    arn = r"arn:aws[\w-]*:{service}:[\w-]+:\d{{12}}:{resource}.+"
+    checks = [
+        ("--efs-file-system-id", [args.efs_file_system_id], r"fs-[0-9a-f]+"),
+        ("--efs-access-point-id", [args.efs_access_point_id], r"fsap-[0-9a-f]+"),
+        ("--secret-arn", [args.secret_arn],
+         arn.format(service="secretsmanager", resource="secret:")),
+        ("--target-group-arn", [args.target_group_arn],
+         arn.format(service="elasticloadbalancing", resource="targetgroup/")),
+        ("--subnets", _split(args.subnets) or [""], r"subnet-[0-9a-f]+"),
+        ("--security-groups", _split(args.security_groups) or [""], r"sg-[0-9a-f]+"),
+    ]
+    for option, items, pattern in checks:
+        for item in items:
+            if not re.fullmatch(pattern, item or ""):
+                raise DeployError(f"{option} {item!r} does not look like {pattern}")
+    if args.documents_uri and not args.documents_uri.startswith("s3://"):
+        raise DeployError(f"--documents-uri {args.documents_uri!r} must be s3://bucket/prefix")
+    if not args.image.strip() or any(c in args.image for c in ' "\\'):
+        raise DeployError(f"--image {args.image!r} is not an image reference")
+    if args.health_check_grace < 0:
+        raise DeployError("--health-check-grace must be 0 or more seconds")
+
+
+# -- the deployment ----------------------------------------------------------------------------
+
+
+def deploy(
+    args: argparse.Namespace,
+    session: Any | None = None,
+    out: Callable[[str], None] = print,
+) -> DeployResult:
+    """Register the task definition if its content changed, then create or update the service."""
+    import boto3
+
+    check_options(args)
+    session = session or boto3.session.Session(region_name=args.region)
+    region = args.region or session.region_name
+    if not region:
+        raise DeployError("no AWS region: pass --region or set AWS_REGION")
+    ecs = session.client("ecs", region_name=region)
+    account = args.account_id or session.client("sts", region_name=region).get_caller_identity()[
+        "Account"
+    ]
+    taskdef = render_task_definition({
+        "FAMILY": args.family, "ACCOUNT_ID": account, "REGION": region, "IMAGE": args.image,
+        "QDRANT_IMAGE": args.qdrant_image, "EFS_FILE_SYSTEM_ID": args.efs_file_system_id,
+        "EFS_ACCESS_POINT_ID": args.efs_access_point_id, "SECRET_ARN": args.secret_arn,
+        "DOCUMENTS_URI": args.documents_uri, "LOG_GROUP": args.log_group,
+    })
+    digest = content_hash(taskdef)
+    taskdef["tags"] = [{"key": HASH_TAG, "value": digest}]
+    validate_task_definition(taskdef)
+    prefix = "[dry run] " if args.dry_run else ""
+
+    _require_cluster(ecs, args.cluster)
+    latest = _latest_task_definition(ecs, args.family)
+    if latest and latest["hash"] == digest:
+        arn, registered = latest["arn"], False
+        out(f"{prefix}task definition {args.family}: unchanged, using {_short(arn)}")
+    elif args.dry_run:
+        arn, registered = f"{args.family}:<next revision>", True
+        out(f"{prefix}would register a new revision of {args.family} (content {digest[:12]}):")
+        out(json.dumps(taskdef, indent=2))
+    else:
+        arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
+        registered = True
+        out(f"task definition {args.family}: registered {_short(arn)}")
+
+    wanted = _service_settings(args, arn)
+    current = _current_service(ecs, args.cluster, args.service)
+    if current is None:
+        action, changes = "created", ["service"]
+        if args.dry_run:
+            out(f"{prefix}would create service {args.service} in cluster {args.cluster}:")
+            out(json.dumps(wanted, indent=2))
+        else:
+            ecs.create_service(
+                cluster=args.cluster, serviceName=args.service, launchType="FARGATE",
+                platformVersion="LATEST", schedulingStrategy="REPLICA",
+                deploymentController={"type": "ECS"}, propagateTags="TASK_DEFINITION",
+                enableECSManagedTags=True, **wanted,
+            )
+            out(f"service {args.service}: created in cluster {args.cluster} with {_short(arn)}")
+    else:
+        changes = _differences(current, wanted)
+        if args.force_new_deployment:
+            changes.append("forceNewDeployment")
+        if not changes:
+            action = "unchanged"
+            out(f"{prefix}service {args.service}: up to date ({_short(arn)}), nothing to do")
+        else:
+            action = "updated"
+            if args.dry_run:
+                out(f"{prefix}would update service {args.service}: {', '.join(changes)}")
+            else:
+                ecs.update_service(
+                    cluster=args.cluster, service=args.service,
+                    forceNewDeployment=args.force_new_deployment, **wanted,
+                )
+                out(f"service {args.service}: updated ({', '.join(changes)})")
+    if args.wait and not args.dry_run and action != "unchanged":
+        out(f"waiting for service {args.service} to become stable ...")
+        ecs.get_waiter("services_stable").wait(
+            cluster=args.cluster, services=[args.service],
+            WaiterConfig={"Delay": 15, "MaxAttempts": 80},
+        )
+        out(f"service {args.service}: stable")
+    return DeployResult(arn, registered, action, changes, args.dry_run)
+
+
+def _service_settings(args: argparse.Namespace, task_definition: str) -> dict[str, Any]:
+    """The settings create_service and update_service share."""
+    return {
+        "taskDefinition": task_definition,
+        "desiredCount": args.desired_count,
+        "healthCheckGracePeriodSeconds": args.health_check_grace,
+        "loadBalancers": [{
+            "targetGroupArn": args.target_group_arn,
+            "containerName": API_CONTAINER,
+            "containerPort": API_PORT,
+        }],
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": _split(args.subnets),
+            "securityGroups": _split(args.security_groups),
+            "assignPublicIp": "ENABLED" if args.assign_public_ip else "DISABLED",
+        }},
+        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+    }
+
+
+def _differences(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """Names of the service settings that differ (order-insensitive for id lists)."""
+    changes = []
+    if current.get("taskDefinition") != wanted["taskDefinition"]:
+        changes.append("taskDefinition")
+    for key in ("desiredCount", "healthCheckGracePeriodSeconds"):
+        if current.get(key) != wanted[key]:
+            changes.append(key)
+    balancers = [
+        (lb.get("targetGroupArn"), lb.get("containerName"), lb.get("containerPort"))
+        for lb in current.get("loadBalancers", [])
+    ]
+    if balancers != [tuple(lb.values()) for lb in wanted["loadBalancers"]]:
+        changes.append("loadBalancers")
+    have = current.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    want = wanted["networkConfiguration"]["awsvpcConfiguration"]
+    if (
+        sorted(have.get("subnets", [])) != sorted(want["subnets"])
+        or sorted(have.get("securityGroups", [])) != sorted(want["securityGroups"])
+        or have.get("assignPublicIp", "DISABLED") != want["assignPublicIp"]
+    ):
+        changes.append("networkConfiguration")
+    deployment = current.get("deploymentConfiguration", {})
+    if any(
+        deployment.get(key) != DEPLOYMENT_CONFIGURATION[key]
+        for key in ("maximumPercent", "minimumHealthyPercent")
+    ):
+        changes.append("deploymentConfiguration")
+    return changes
+
+
+def _require_cluster(ecs: Any, cluster: str) -> None:
+    clusters = ecs.describe_clusters(clusters=[cluster]).get("clusters", [])
+    if not any(c.get("status") == "ACTIVE" for c in clusters):
+        raise DeployError(
+            f"ECS cluster {cluster!r} does not exist (or is inactive): create it once with "
+            f"`aws ecs create-cluster --cluster-name {cluster}` (see the README's AWS set-up)"
+        )
+
+
+def _latest_task_definition(ecs: Any, family: str) -> dict[str, str] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        found = ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+    except ClientError:
+        return None  # no revision registered yet
+    tags = {tag["key"]: tag["value"] for tag in found.get("tags", [])}
+    if found["taskDefinition"].get("status", "ACTIVE") != "ACTIVE":
+        return None
+    return {"arn": found["taskDefinition"]["taskDefinitionArn"], "hash": tags.get(HASH_TAG, "")}
+
+
+def _current_service(ecs: Any, cluster: str, service: str) -> dict[str, Any] | None:
+    services = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+    for found in services:
+        status = found.get("status")
+        if status == "ACTIVE":
+            if found.get("launchType", "FARGATE") != "FARGATE":
+                raise DeployError(
+                    f"service {service!r} runs on {found.get('launchType')}, not FARGATE: "
+                    "delete it or pass another --service"
+                )
+            return found
+        if status == "DRAINING":
+            raise DeployError(
+                f"service {service!r} is being deleted (DRAINING): wait until it is gone, "
+                "then run this again"
+            )
+    return None
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed deploy command; print errors as one line that says what to fix."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        result = deploy(args)
+    except DeployError as exc:
+        print(f"deploy: {exc}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as exc:
+        print(f"deploy: AWS refused or failed: {exc}", file=sys.stderr)
+        return 1
+    if result.dry_run:
+        print("dry run: nothing was changed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python deploy/deploy.py`."""
+    parser = argparse.ArgumentParser(
+        prog="deploy.py", description=(__doc__ or "").split("\n\n")[0],
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

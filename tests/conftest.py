@@ -1,0 +1,192 @@
+"""Shared fixtures: an isolated environment, the ingested corpus, and real servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SERVER_START_TIMEOUT_S = 180
+
+# Nothing in the tests may reach an outside host or use a real key.
+for _name in (
+    "OPENAI_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGSMITH_TRACING",
+    "LANGCHAIN_TRACING_V2", "QDRANT_URL", "JWT_SECRET", "WWHD_LLM_BASE_URL", "WWHD_CHAT_MODEL",
+    "WWHD_JUDGE_BASE_URL", "WWHD_JUDGE_MODEL", "WWHD_SECRETS_ID", "APP_ENV", "SQLITE_PATH",
+):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGGRAPH_NO_VERSION_CHECK": "true",
+        "LANGSMITH_TEST_TRACKING": "false",
+        "LANGSMITH_TRACING": "false",
+        "HF_HUB_OFFLINE": "1",
+        "WWHD_CORPUS_DIR": str(REPO / "corpus"),
+    }
+)
+
+
+def run_wwhd(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> str:
+    """Run the `wwhd` console script in a subprocess; fail the test with its output if it fails."""
+    result = subprocess.run(
+        [str(BIN / "wwhd"), *args], cwd=REPO, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"wwhd {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+def _kb_cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "wwhd" / "test-kb"
+
+
+@pytest.fixture(scope="session")
+def ingested_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding the whole bundled corpus, ingested once per test session.
+
+    Embedding the corpus takes minutes on two cores, so the last session's collection is kept in
+    a user cache and brought up to date by an incremental `wwhd ingest` (which re-embeds only
+    what changed, and so is itself exercised on every run). A cache that cannot be synced is
+    rebuilt from scratch. Ingested by a subprocess so this process holds no lock on it.
+    """
+    data = tmp_path_factory.mktemp("kb-template")
+    cache = _kb_cache_dir()
+    env = {"WWHD_DATA_DIR": str(data)}
+    if (cache / "qdrant").is_dir():
+        shutil.copytree(cache / "qdrant", data / "qdrant", dirs_exist_ok=True)
+        try:
+            run_wwhd("ingest", "--quiet", "--strict", env=env)
+        except pytest.fail.Exception:
+            run_wwhd("ingest", "--quiet", "--strict", "--recreate", env=env)
+    else:
+        run_wwhd("ingest", "--quiet", "--strict", env=env)
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.copytree(data / "qdrant", cache / "qdrant")
+    return data
+
+
+def copy_data_dir(template: Path, target: Path) -> Path:
+    """A private copy of an ingested data folder (embedded Qdrant locks its folder)."""
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def kb_env(ingested_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point this process at a private copy of the ingested corpus (in-process graph tests)."""
+    from tools.store import close_all
+
+    data = copy_data_dir(ingested_template, tmp_path_factory.mktemp("kb-inprocess"))
+    previous = os.environ.get("WWHD_DATA_DIR")
+    os.environ["WWHD_DATA_DIR"] = str(data)
+    yield data
+    close_all()
+    if previous is None:
+        os.environ.pop("WWHD_DATA_DIR", None)
+    else:
+        os.environ["WWHD_DATA_DIR"] = previous
+
+
+def free_port() -> int:
+    """A free loopback port (2024 may be taken on shared machines)."""
+    from wwhd.server import free_port as pick
+
+    return pick("127.0.0.1")
+
+
+@dataclass
+class Server:
+    """A real LangGraph server started the way `make serve` starts it."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, production: bool = False) -> Server:
+        """Start and wait until /ok answers; fail with the server log if it does not."""
+        self.port = free_port()
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        args = [str(BIN / "wwhd"), "serve", "--port", str(self.port)]
+        if production:
+            args.append("--production")
+        env = {**os.environ, "WWHD_DATA_DIR": str(self.data_dir), **self.env}
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/ok", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        pytest.fail(f"server did not answer /ok within {SERVER_START_TIMEOUT_S}s:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGTERM by default, SIGKILL to simulate a crash)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def restart(self) -> Server:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-6000:] if self.log_path and self.log_path.exists() else ""
+
+
+@pytest.fixture
+def make_server(ingested_template: Path, tmp_path: Path) -> Iterator:
+    """Factory for servers on private copies of the ingested corpus; all stopped at the end."""
+    started: list[Server] = []
+
+    def make(env: dict[str, str] | None = None, production: bool = False) -> Server:
+        data = copy_data_dir(ingested_template, tmp_path / f"server-{len(started)}")
+        server = Server(data_dir=data, env=env or {})
+        started.append(server)
+        return server.start(production=production)
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(ingested_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One server for a whole test module (for tests that do not restart it)."""
+    data = copy_data_dir(ingested_template, tmp_path_factory.mktemp("shared-server"))
+    server = Server(data_dir=data).start()
+    yield server
+    server.stop()

@@ -1,0 +1,455 @@
+"""The AWS deployment: task definition, deploy command (against moto's ECS over real HTTP), the
+container entrypoint run outside Docker, and the Dockerfile's promises."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import botocore.session
+import httpx
+import jwt
+import pytest
+from aws_loopback import apply_aws_environment, aws_environment, free_port, moto_server, reset_moto
+from botocore.validate import validate_parameters
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+ENTRYPOINT = DEPLOY / "entrypoint.sh"
+BIN = Path(sys.executable).parent
+DOCS = [
+    REPO / "corpus" / "acupoints" / "acupoint-ht7-shen-men.md",
+    REPO / "corpus" / "acupoints" / "acupoint-yin-tang.md",
+]
+ECS_STOP_TIMEOUT_S = 30  # the task definition's stopTimeout
+
+
+def load_deploy():
+    """deploy/deploy.py as a module (it is a script beside the package, as `wwhd` loads it)."""
+    if "wwhd_deploy" in sys.modules:
+        return sys.modules["wwhd_deploy"]
+    spec = importlib.util.spec_from_file_location("wwhd_deploy", DEPLOY / "deploy.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["wwhd_deploy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+deploy_module = load_deploy()
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory) -> str:
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto, tmp_path, monkeypatch) -> str:
+    """boto3 pointed at a clean moto with dummy credentials; yields the endpoint."""
+    reset_moto(moto)
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name, value in aws_environment(moto, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return moto
+
+
+@pytest.fixture
+def infrastructure(aws) -> dict[str, str]:
+    """The one-time set-up the README describes, in moto: cluster, network, ALB target group,
+    EFS with an access point, the secret."""
+    ecs, ec2 = boto3.client("ecs"), boto3.client("ec2")
+    ecs.create_cluster(clusterName="wwhd")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24")["Subnet"]["SubnetId"]
+        for n in (1, 2)
+    ]
+    group = ec2.create_security_group(GroupName="wwhd", Description="task", VpcId=vpc)["GroupId"]
+    target_group = boto3.client("elbv2").create_target_group(
+        Name="wwhd", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
+        HealthCheckPath="/health",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    efs = boto3.client("efs")
+    file_system = efs.create_file_system(CreationToken="wwhd", Encrypted=True)["FileSystemId"]
+    access_point = efs.create_access_point(
+        FileSystemId=file_system,
+        PosixUser={"Uid": 10001, "Gid": 10001},
+        RootDirectory={"Path": "/wwhd", "CreationInfo": {
+            "OwnerUid": 10001, "OwnerGid": 10001, "Permissions": "750"}},
+    )["AccessPointId"]
+    secret = boto3.client("secretsmanager").create_secret(
+        Name="wwhd/prod", SecretString=json.dumps({"OPENAI_API_KEY": "sk-x", "JWT_SECRET": "j"})
+    )["ARN"]
+    return {
+        "subnets": ",".join(subnets), "security_groups": group, "target_group": target_group,
+        "file_system": file_system, "access_point": access_point, "secret": secret,
+    }
+
+
+def deploy_argv(infra: dict[str, str], image: str = "registry.example/wwhd:abc123") -> list[str]:
+    return [
+        "--image", image, "--target-group-arn", infra["target_group"],
+        "--subnets", infra["subnets"], "--security-groups", infra["security_groups"],
+        "--efs-file-system-id", infra["file_system"],
+        "--efs-access-point-id", infra["access_point"], "--secret-arn", infra["secret"],
+        "--documents-uri", "s3://wwhd-docs/kb",
+    ]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    deploy_module.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def run_deploy(argv: list[str]) -> tuple[object, list[str]]:
+    lines: list[str] = []
+    result = deploy_module.deploy(parse(argv), out=lines.append)
+    return result, lines
+
+
+def revisions() -> list[str]:
+    return boto3.client("ecs").list_task_definitions(familyPrefix="wwhd")["taskDefinitionArns"]
+
+
+def service() -> dict:
+    found = boto3.client("ecs").describe_services(cluster="wwhd", services=["wwhd"])["services"]
+    return found[0] if found else {}
+
+
+SAMPLE_VALUES = {
+    "FAMILY": "wwhd", "ACCOUNT_ID": "123456789012", "REGION": "us-east-1",
+    "IMAGE": "123456789012.dkr.ecr.us-east-1.amazonaws.com/wwhd:abc123",
+    "QDRANT_IMAGE": "qdrant/qdrant:v1.19.0", "EFS_FILE_SYSTEM_ID": "fs-0123456789abcdef0",
+    "EFS_ACCESS_POINT_ID": "fsap-0123456789abcdef0",
+    "SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:wwhd/prod-AbCdEf",
+    "DOCUMENTS_URI": "s3://wwhd-docs/kb", "LOG_GROUP": "/ecs/wwhd",
+}
+
+
+# -- the task definition -----------------------------------------------------------------------
+
+
+def test_task_definition_matches_the_ecs_api_model():
+    assert deploy_module.placeholders() == set(SAMPLE_VALUES)
+    taskdef = deploy_module.render_task_definition(SAMPLE_VALUES)
+    shape = (
+        botocore.session.get_session().get_service_model("ecs")
+        .operation_model("RegisterTaskDefinition").input_shape
+    )
+
+    validate_parameters(taskdef, shape)  # raises ParamValidationError on any mismatch
+    deploy_module.validate_task_definition(taskdef)
+    assert "${" not in json.dumps(taskdef)
+
+
+def test_task_definition_has_what_the_deployment_needs():
+    taskdef = deploy_module.render_task_definition(SAMPLE_VALUES)
+    api, qdrant = taskdef["containerDefinitions"]
+    env = {item["name"]: item["value"] for item in api["environment"]}
+
+    assert (taskdef["cpu"], taskdef["memory"]) == ("1024", "2048")  # a valid Fargate size
+    assert taskdef["requiresCompatibilities"] == ["FARGATE"]
+    assert taskdef["networkMode"] == "awsvpc"
+    assert (api["name"], api["cpu"], api["memory"]) == ("api", 768, 1536)
+    assert (qdrant["name"], qdrant["cpu"], qdrant["memory"]) == ("qdrant", 256, 512)
+    assert api["image"] == SAMPLE_VALUES["IMAGE"]
+    assert api["portMappings"][0]["containerPort"] == 8000
+    assert api["dependsOn"] == [{"containerName": "qdrant", "condition": "HEALTHY"}]
+    assert env["QDRANT_URL"] == "http://localhost:6333"
+    assert env["WWHD_DATA_DIR"] == "/data" and env["APP_ENV"] == "production"
+    assert env["WWHD_INGEST_URI"] == "s3://wwhd-docs/kb"
+    assert {s["name"]: s["valueFrom"] for s in api["secrets"]} == {
+        "OPENAI_API_KEY": f"{SAMPLE_VALUES['SECRET_ARN']}:OPENAI_API_KEY::",
+        "JWT_SECRET": f"{SAMPLE_VALUES['SECRET_ARN']}:JWT_SECRET::",
+    }
+    volumes = {volume["name"]: volume for volume in taskdef["volumes"]}
+    efs = volumes["wwhd-data"]["efsVolumeConfiguration"]
+    assert efs["fileSystemId"] == SAMPLE_VALUES["EFS_FILE_SYSTEM_ID"]
+    assert efs["transitEncryption"] == "ENABLED"
+    assert efs["authorizationConfig"]["accessPointId"] == SAMPLE_VALUES["EFS_ACCESS_POINT_ID"]
+    assert api["mountPoints"] == [
+        {"sourceVolume": "wwhd-data", "containerPath": "/data", "readOnly": False}
+    ]
+    # Qdrant needs block storage (its docs: not NFS), so it keeps its data on task storage.
+    assert "efsVolumeConfiguration" not in volumes["qdrant-storage"]
+    assert qdrant["mountPoints"][0]["sourceVolume"] == "qdrant-storage"
+    for container in (api, qdrant):
+        assert container["essential"] is True
+        assert container["healthCheck"]["command"][0] == "CMD"
+        options = container["logConfiguration"]["options"]
+        assert container["logConfiguration"]["logDriver"] == "awslogs"
+        assert options["awslogs-group"] == "/ecs/wwhd"
+        assert options["awslogs-region"] == "us-east-1"
+    assert api["healthCheck"]["command"][1:] == ["/opt/venv/bin/python", "/app/deploy/healthcheck.py"]
+    assert "/readyz" in qdrant["healthCheck"]["command"][-1]
+    assert api["stopTimeout"] == ECS_STOP_TIMEOUT_S
+
+
+def test_optional_documents_uri_is_dropped_and_bad_definitions_are_refused():
+    taskdef = deploy_module.render_task_definition({**SAMPLE_VALUES, "DOCUMENTS_URI": ""})
+    names = [item["name"] for item in taskdef["containerDefinitions"][0]["environment"]]
+    assert "WWHD_INGEST_URI" not in names
+
+    taskdef["containerDefinitions"][0]["cpu"] = "a lot"
+    with pytest.raises(deploy_module.DeployError, match="does not match the ECS API"):
+        deploy_module.validate_task_definition(taskdef)
+    too_big = deploy_module.render_task_definition(SAMPLE_VALUES)
+    too_big["containerDefinitions"][0]["memory"] = 4096
+    with pytest.raises(deploy_module.DeployError, match="the task has 1024 / 2048"):
+        deploy_module.validate_task_definition(too_big)
+    with pytest.raises(deploy_module.DeployError, match="no value for IMAGE"):
+        deploy_module.render_task_definition({k: v for k, v in SAMPLE_VALUES.items()
+                                              if k != "IMAGE"})
+
+
+# -- the deploy command against moto -----------------------------------------------------------
+
+
+def test_deploy_registers_creates_updates_and_is_idempotent(infrastructure):
+    first, lines = run_deploy(deploy_argv(infrastructure))
+
+    assert first.registered and first.service_action == "created"
+    assert len(revisions()) == 1
+    created = service()
+    assert created["taskDefinition"] == first.task_definition == revisions()[0]
+    assert created["launchType"] == "FARGATE" and created["desiredCount"] == 1
+    assert created["healthCheckGracePeriodSeconds"] == 600
+    assert created["loadBalancers"] == [{
+        "targetGroupArn": infrastructure["target_group"], "containerName": "api",
+        "containerPort": 8000,
+    }]
+    assert created["deploymentConfiguration"]["maximumPercent"] == 100
+    assert created["deploymentConfiguration"]["minimumHealthyPercent"] == 0
+    network = created["networkConfiguration"]["awsvpcConfiguration"]
+    assert sorted(network["subnets"]) == sorted(infrastructure["subnets"].split(","))
+    assert network["assignPublicIp"] == "DISABLED"
+    registered = boto3.client("ecs").describe_task_definition(taskDefinition="wwhd")
+    api = registered["taskDefinition"]["containerDefinitions"][0]
+    assert api["secrets"][0]["valueFrom"].startswith(infrastructure["secret"])
+
+    again, lines = run_deploy(deploy_argv(infrastructure))
+
+    assert not again.registered and again.service_action == "unchanged"
+    assert again.task_definition == first.task_definition and len(revisions()) == 1
+    assert any("nothing to do" in line for line in lines)
+
+    updated, lines = run_deploy(deploy_argv(infrastructure, image="registry.example/wwhd:def456"))
+
+    assert updated.registered and updated.service_action == "updated"
+    assert updated.changes == ["taskDefinition"]
+    assert len(revisions()) == 2 and updated.task_definition.endswith(":2")
+    assert service()["taskDefinition"] == updated.task_definition
+
+    grace, _ = run_deploy([*deploy_argv(infrastructure, image="registry.example/wwhd:def456"),
+                           "--health-check-grace", "900"])
+    assert not grace.registered and grace.changes == ["healthCheckGracePeriodSeconds"]
+    assert service()["healthCheckGracePeriodSeconds"] == 900
+
+
+def test_dry_run_changes_nothing(infrastructure):
+    result, lines = run_deploy([*deploy_argv(infrastructure), "--dry-run"])
+
+    assert result.dry_run and result.service_action == "created"
+    assert revisions() == [] and service() == {}
+    output = "\n".join(lines)
+    assert "would register a new revision of wwhd" in output
+    assert "would create service wwhd in cluster wwhd" in output
+    assert '"image": "registry.example/wwhd:abc123"' in output
+
+    run_deploy(deploy_argv(infrastructure))
+    before = service()["taskDefinition"]
+    result, lines = run_deploy([*deploy_argv(infrastructure, image="x/wwhd:new"), "--dry-run"])
+
+    assert result.service_action == "updated"
+    assert any("would update service wwhd: taskDefinition" in line for line in lines)
+    assert len(revisions()) == 1 and service()["taskDefinition"] == before
+
+
+def test_deploy_commands_run_and_explain_failures(infrastructure, aws, tmp_path):
+    env = dict(os.environ)
+    apply_aws_environment(env, aws_environment(aws, tmp_path))
+    script = subprocess.run(
+        [sys.executable, str(DEPLOY / "deploy.py"), *deploy_argv(infrastructure), "--dry-run"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert script.returncode == 0, script.stderr
+    assert "dry run: nothing was changed" in script.stdout
+
+    via_wwhd = subprocess.run(
+        [str(BIN / "wwhd"), "deploy", *deploy_argv(infrastructure), "--cluster", "absent"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert via_wwhd.returncode == 2
+    assert "ECS cluster 'absent' does not exist" in via_wwhd.stderr
+    assert "aws ecs create-cluster --cluster-name absent" in via_wwhd.stderr
+
+    bad = [*deploy_argv(infrastructure), "--secret-arn", "wwhd/prod"]
+    rejected = subprocess.run(
+        [sys.executable, str(DEPLOY / "deploy.py"), *bad],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert rejected.returncode == 2 and "--secret-arn 'wwhd/prod'" in rejected.stderr
+    assert revisions() == []
+
+
+# -- the container's start command, outside Docker ---------------------------------------------
+
+
+def entrypoint_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """The image's environment (see Dockerfile), with test paths and a loopback port."""
+    env = {
+        name: value for name, value in os.environ.items()
+        if not name.startswith(("WWHD_", "AWS_", "LANGSMITH_", "LANGCHAIN_"))
+        and name not in ("JWT_SECRET", "OPENAI_API_KEY", "QDRANT_URL", "APP_ENV", "PORT", "HOST")
+    }
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+        APP_ENV="production", HOST="127.0.0.1", PORT=str(free_port()),
+        WWHD_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1",
+        LANGGRAPH_CLI_NO_ANALYTICS="1", LANGGRAPH_NO_VERSION_CHECK="true",
+    )
+    env.update(overrides)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "APP_ENV=production needs JWT_SECRET"),
+        ({"JWT_SECRET": "j", "PORT": "80a"}, "PORT=80a is not a port number"),
+        ({"JWT_SECRET": "j", "PORT": "70000"}, "must be between 1 and 65535"),
+        ({"JWT_SECRET": "j", "APP_ENV": "staging"}, "APP_ENV=staging must be development"),
+        ({"JWT_SECRET": "j", "QDRANT_URL": "localhost:6333"}, "must start with http://"),
+        ({"JWT_SECRET": "j", "WWHD_DATA_DIR": "/dev/null/data"}, "cannot create WWHD_DATA_DIR"),
+        ({"JWT_SECRET": "j", "PATH": "/usr/bin:/bin"}, "the wwhd command is not on PATH"),
+    ],
+)
+def test_entrypoint_fails_fast_with_a_clear_message(tmp_path, overrides, message):
+    env = entrypoint_env(tmp_path, **overrides)
+    started = time.monotonic()
+    result = subprocess.run(
+        ["sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 64, result.stderr
+    assert message in result.stderr
+    assert time.monotonic() - started < 5  # nothing heavy was loaded before refusing
+
+
+@pytest.mark.integration
+def test_container_start_command_serves_health_and_stops_on_sigterm(aws, tmp_path):
+    """deploy/entrypoint.sh as the image runs it: JWT_SECRET from Secrets Manager, documents
+    synced from S3 (both moto), a tiny corpus, a temporary /data; then SIGTERM as ECS sends it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in DOCS:
+        shutil.copy(path, corpus / path.name)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="wwhd-docs")
+    for path in DOCS:
+        s3.put_object(Bucket="wwhd-docs", Key=f"kb/{path.name}", Body=path.read_bytes())
+    boto3.client("secretsmanager").create_secret(
+        Name="wwhd/runtime", SecretString=json.dumps({"JWT_SECRET": "from-secrets-manager"})
+    )
+    env = entrypoint_env(
+        tmp_path, WWHD_CORPUS_DIR=str(corpus), WWHD_SECRETS_ID="wwhd/runtime",
+        WWHD_INGEST_URI="s3://wwhd-docs/kb", **aws_environment(aws, tmp_path),
+    )
+    data, url = Path(env["WWHD_DATA_DIR"]), f"http://127.0.0.1:{env['PORT']}"
+    log_path = tmp_path / "entrypoint.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["sh", str(ENTRYPOINT)], env=env, cwd=tmp_path, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        health = wait_for_health(process, url, log_path)
+        assert health["status"] == "ok", health
+        assert health["vector_store"]["points"] == 8  # 2 documents x 4 sections, from S3
+        assert health["checkpointer"]["path"] == str(data / "checkpoints.sqlite")
+
+        probe = subprocess.run(
+            [sys.executable, str(DEPLOY / "healthcheck.py")], env=env, timeout=30,
+        )
+        assert probe.returncode == 0  # the image's HEALTHCHECK command
+
+        token = jwt.encode(
+            {"sub": "deploy-test", "exp": int(time.time()) + 600}, "from-secrets-manager",
+            algorithm="HS256",
+        )
+        created = httpx.post(
+            f"{url}/threads", json={}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert created.status_code == 200, created.text
+
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)  # what `docker stop` and ECS send first
+        assert process.wait(timeout=ECS_STOP_TIMEOUT_S) == 0
+        assert time.monotonic() - started < ECS_STOP_TIMEOUT_S
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    output = log_path.read_text()
+    assert "syncing documents from s3://wwhd-docs/kb" in output
+    assert "2 downloaded (new or changed)" in output
+    # Every piece of state is under the data folder, and the thread records were flushed.
+    assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant").is_dir()
+    records = data / ".langgraph_api"
+    assert records.is_dir() and any(records.glob("*.pckl"))
+    assert created.json()["thread_id"].encode() in b"".join(
+        path.read_bytes() for path in records.glob("*.pckl")
+    )
+
+
+def wait_for_health(process: subprocess.Popen, url: str, log_path: Path) -> dict:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"entrypoint exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            response = httpx.get(f"{url}/health", timeout=10)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"/health did not answer 200 within 240 s:\n{log_path.read_text()[-4000:]}")
+
+
+# -- the Dockerfile's promises (no Docker engine here: read them) ------------------------------
+
+
+def test_dockerfile_keeps_its_promises():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2, "a build stage and a runtime stage"
+    runtime = stages[-1]
+    assert "AS runtime" in runtime.splitlines()[0]
+    assert "pip install" not in runtime and "apt-get" not in runtime  # nothing built there
+    assert re.search(r"^USER \$\{UID\}:\$\{UID\}$", runtime, flags=re.MULTILINE)
+    assert "ARG UID=10001" in runtime
+    assert "EXPOSE 8000" in runtime and "PORT=8000" in runtime
+    assert "WWHD_DATA_DIR=/data" in runtime
+    assert 'HEALTHCHECK' in runtime and "/app/deploy/healthcheck.py" in runtime
+    assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in runtime
+    assert "--constraint requirements.lock" in stages[0]  # the lock's versions, not its dev tools
+    assert os.access(ENTRYPOINT, os.X_OK)
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "data", "tests"} <= set(ignored)

@@ -1,0 +1,78 @@
+"""Ingestion into a real embedded Qdrant: incremental, replacing, deleting, skipping bad files."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools.ingest import ingest_directory
+from tools.store import EmbeddingMismatch, KnowledgeBase, close_all, open_knowledge_base
+from wwhd.settings import load_settings
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+SAMPLE = ["herbs/herb-huang-qi.md", "herbs/herb-dang-gui.md", "shaolin/shaolin-practice-stances.md"]
+
+
+@pytest.fixture
+def small_kb(tmp_path, monkeypatch) -> tuple[KnowledgeBase, Path]:
+    docs = tmp_path / "docs"
+    for name in SAMPLE:
+        target = docs / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / name, target)
+    monkeypatch.setenv("WWHD_DATA_DIR", str(tmp_path / "data"))
+    kb = open_knowledge_base(load_settings())
+    yield kb, docs
+    close_all()
+
+
+def test_ingest_is_incremental_and_tracks_changes(small_kb):
+    kb, docs = small_kb
+    first = ingest_directory(kb, docs, progress=False)
+    assert first.documents == 3 and first.chunks_added == first.chunks_total > 0
+    assert kb.count() == first.chunks_total
+
+    again = ingest_directory(kb, docs, progress=False)
+    assert not again.changed and again.chunks_unchanged == first.chunks_total
+
+    herb = docs / "herbs/herb-huang-qi.md"
+    herb.write_text(herb.read_text().replace("## Cautions and contraindications",
+                                             "## Cautions and contraindications\nExtra line."))
+    changed = ingest_directory(kb, docs, progress=False)
+    assert changed.chunks_updated == 1 and changed.chunks_added == 0
+
+    (docs / "herbs/herb-dang-gui.md").unlink()
+    removed = ingest_directory(kb, docs, progress=False)
+    assert removed.documents_deleted == ["herb-dang-gui"]
+    assert all(s["doc_id"] != "herb-dang-gui" for s in kb.search("Dang Gui blood", k=10))
+
+
+def test_malformed_document_is_skipped_and_the_rest_lands(small_kb):
+    kb, docs = small_kb
+    (docs / "broken.md").write_text("---\nid: broken\ntitle: Broken\n---\nno tradition")
+    (docs / "binary.md").write_bytes(b"\xff\xfe\x00garbage")
+    report = ingest_directory(kb, docs, progress=False)
+    assert report.documents == 3
+    assert len(report.errors) == 2
+    assert any("broken.md" in e and "tradition" in e for e in report.errors)
+    assert "2 document(s) skipped" in report.summary()
+    assert kb.count() == report.chunks_total
+
+
+def test_hybrid_search_filters_by_metadata(small_kb):
+    kb, docs = small_kb
+    ingest_directory(kb, docs, progress=False)
+    hits = kb.search("What is Huang Qi used for?", k=3)
+    assert hits[0]["doc_id"] == "herb-huang-qi"
+    assert set(hits[0]) >= {"id", "title", "tradition", "category", "score", "text"}
+    assert all(h["tradition"] == "shaolin" for h in kb.search("Huang Qi", k=3, tradition="shaolin"))
+    assert all(h["category"] == "herb" for h in kb.search("stance", k=3, category="herb"))
+
+
+def test_opening_with_another_embedding_model_says_to_reingest(small_kb, monkeypatch):
+    kb, docs = small_kb
+    ingest_directory(kb, docs, progress=False)
+    other = KnowledgeBase(kb.client, kb.collection, kb.dense, kb.sparse, "other-model", 384,
+                          kb.location)
+    with pytest.raises(EmbeddingMismatch, match="Re-ingest"):
+        other.check_compatible()
