@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # A short message that leans on a missing context ("Is it safe?") asks for clarification; a
 # longer one without domain words is simply about something else.
 VAGUE_MAX_WORDS = 8
+# In a conversation, a very short question without domain words ("Did anything survive?")
+# continues it; switching tradition without naming a subject takes this many domain words.
+FOLLOW_UP_MAX_WORDS = 4
+TOPIC_SWITCH_MIN_TERMS = 2
 
 
 class RouteDecision(BaseModel):
@@ -53,25 +57,25 @@ def route_by_rules(text: str, state: State) -> dict:
     """Topic decision from the vocabulary and the previous turn, with no model."""
     score = rules.domain_score(text)
     previous = state.get("route")
-    has_topic = bool(state.get("topic")) and previous in ("tcm", "shaolin", "red_flag")
-    if score.tradition is None and rules.is_greeting(text):
-        return _decision("general", "greeting")
-    if score.tradition is not None:
-        if rules.is_follow_up(text) and not score.names_entity and has_topic and previous in (
-            "tcm", "shaolin"
-        ):
-            # "Is it safe in pregnancy?" after a herb question stays with that herb's tradition.
-            return _decision(previous, "follow_up", None if score.mixed else previous)
-        return _decision(
-            score.tradition, "vocabulary", None if score.mixed else score.tradition
-        )
-    if rules.is_follow_up(text) and has_topic:
-        route = previous if previous in ("tcm", "shaolin") else "tcm"
-        return _decision(route, "follow_up", route)
+    in_topic = bool(state.get("topic")) and previous in ("tcm", "shaolin")
     words = len(text.split())
-    if words <= 2 or (rules.is_follow_up(text) and words <= VAGUE_MAX_WORDS):
-        return _decision("clarify", "vague")
-    return _decision("out_of_scope", "no_domain_terms")
+    if score.tradition is None:
+        if rules.is_greeting(text):
+            return _decision("general", "greeting")
+        if in_topic and (rules.is_follow_up(text) or words <= FOLLOW_UP_MAX_WORDS):
+            return _decision(previous, "follow_up", previous)
+        if words <= 2 or (rules.is_follow_up(text) and words <= VAGUE_MAX_WORDS):
+            return _decision("clarify", "vague")
+        return _decision("out_of_scope", "no_domain_terms")
+    if score.conventional_drug and not score.tcm_core and not score.shaolin:
+        return _decision("out_of_scope", "conventional_medicine")
+    if in_topic and not score.names_entity:
+        other_side = score.tcm if previous == "shaolin" else score.shaolin
+        if other_side < TOPIC_SWITCH_MIN_TERMS:
+            # Weak evidence does not move a conversation: "I have high blood pressure, anything
+            # to watch out for?" after a qigong question is still about qigong.
+            return _decision(previous, "follow_up", previous)
+    return _decision(score.tradition, "vocabulary", None if score.mixed else score.tradition)
 
 
 def route_by_model(text: str, state: State, context: Context) -> dict | None:

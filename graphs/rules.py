@@ -24,16 +24,15 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 RED_FLAGS: dict[str, re.Pattern[str]] = {
     "cardiac": _rx(
         r"chest\s+(pain|pressure|tightness|hurts|is\s+tight)",
-        r"pain\s+in\s+(my|the|his|her)\s+chest",
+        r"(pain|pressure|tightness|squeezing|heaviness)\s+in\s+(my|the|his|her)\s+chest",
         r"crushing\s+(pain|feeling)",
         r"heart\s+attack",
         r"(pain|numb\w*|tingl\w*).{0,40}(left\s+arm|jaw).{0,40}(chest|breath|sweat)",
     ),
     "stroke": _rx(
         r"\bstroke\b(?!s?\s+of)",
-        r"face\s+(is\s+)?droop",
-        r"drooping\s+face",
-        r"slurred\s+speech|speech\s+(is\s+)?slurred|can'?t\s+speak\s+properly",
+        r"face.{0,30}\bdroop|\bdroop\w*.{0,30}face",
+        r"\bslurr\w*|can'?t\s+speak\s+properly",
         r"sudden\w*\s+(numb\w*|weak\w*|paraly\w*)",
         r"(numb\w*|weak\w*)\s+on\s+one\s+side",
         r"one\s+side\s+of\s+(my|his|her|the)\s+(face|body)",
@@ -49,7 +48,8 @@ RED_FLAGS: dict[str, re.Pattern[str]] = {
         r"short(ness)?\s+of\s+breath",
         r"gasping\s+for\s+(air|breath)",
         r"\bchoking\b",
-        r"lips\s+(are\s+|turning\s+)?(blue|grey|gray)",
+        r"lips\s+(are\s+)?(turning\s+|going\s+)?(blue|grey|gray)",
+        r"can'?t\s+catch\s+(my|his|her)\s+breath",
     ),
     "bleeding": _rx(
         r"(severe|heavy|uncontrolled|profuse)\s+bleeding",
@@ -57,7 +57,8 @@ RED_FLAGS: dict[str, re.Pattern[str]] = {
         r"won'?t\s+stop\s+bleeding",
         r"(coughing|vomiting|throwing)\s+(up\s+)?blood",
         r"blood\s+in\s+(my|his|her|the)?\s*(vomit|stool|poo)",
-        r"black\s+(tarry\s+)?stools?",
+        r"black\s+(tarry\s+)?stools?|stools?\s+(is\s+|are\s+)?(black|tarry)",
+        r"coffee[-\s]grounds?",
     ),
     "consciousness": _rx(
         r"\bunconscious\b|\bunresponsive\b|passed\s+out|\bfainted\b|\bfainting\b",
@@ -68,7 +69,7 @@ RED_FLAGS: dict[str, re.Pattern[str]] = {
     "self_harm": _rx(
         r"suicid\w*",
         r"kill\s+(myself|himself|herself)",
-        r"end\s+(my|his|her)\s+life",
+        r"end(ing)?\s+(my|his|her)\s+(own\s+)?life|take\s+my\s+(own\s+)?life",
         r"self[-\s]?harm",
         r"hurt(ing)?\s+myself",
         r"want\s+to\s+die",
@@ -115,6 +116,9 @@ INJECTION = _rx(
     r"\bsystem\s+prompt\b",
     r"\bjailbreak\w*",
     r"\b(developer|dan|god)\s+mode\b",
+    r"\brole[-\s]?play\b.{0,80}\b(no|without)\s+(safety\s+)?(rules|limits|restrictions)",
+    r"\byou\s+are\s+dan\b|\bstay\s+in\s+character\b",
+    r"\b(start|begin)\s+your\s+(reply|answer|response)\s+with\b",
     r"you\s+are\s+now\s+(a|an|in)\b",
     r"from\s+now\s+on,?\s+you\s+(are|will|must)",
     r"pretend\s+(to\s+be|you\s+are)",
@@ -124,14 +128,14 @@ INJECTION = _rx(
     r"without\s+(any\s+)?(safety|restrictions|filters|warnings)",
 )
 
+# Only consulted for messages without domain words, so these may be loose.
 GREETING = _rx(
-    r"^\s*(hi|hello|hey|hiya|good\s+(morning|afternoon|evening)|greetings|ni\s*hao|你好)"
-    r"(\s+there)?[\s!.,?]*$",
-    r"^\s*(thanks?|thank\s+you|many\s+thanks|cheers|great|ok(ay)?|cool|nice|bye|goodbye)"
-    r"(\s+(so\s+much|very\s+much|a\s+lot|again))?[\s!.,?]*$",
-    r"^\s*(who|what)\s+are\s+you\??\s*$",
-    r"^\s*what\s+can\s+you\s+(do|help\s+(me\s+)?with|tell\s+me\s+about)\??\s*$",
-    r"^\s*how\s+(are\s+you|do\s+you\s+work|does\s+this\s+work)\??\s*$",
+    r"^\s*(hi|hello|hey|hiya|good\s+(morning|afternoon|evening)|greetings|ni\s*hao|你好)\b",
+    r"^\s*(thanks?|thank\s+you|many\s+thanks|cheers|great|ok(ay)?|cool|nice|bye|goodbye)\b"
+    r"[^?]*$",
+    r"\b(who|what)\s+are\s+you\b",
+    r"\bwhat\s+can\s+you\s+(do|help\s+(me\s+)?with|tell\s+me\s+about)\b",
+    r"^\s*how\s+(are\s+you|do\s+you\s+work|does\s+this\s+work)\b",
     r"^\s*(help|what\s+do\s+you\s+know)\??\s*$",
 )
 
@@ -148,7 +152,8 @@ TCM_ENTITIES = (
     "aconitine", "huang qin", "scutellaria", "skullcap", "huang lian", "coptis", "berberine",
     "ban xia", "pinellia", "chen pi", "tangerine peel", "dan shen", "salvia", "shan yao",
     "chinese yam", "suan zao ren", "sour jujube", "bo he", "peppermint", "mint", "ge gen",
-    "kudzu", "chuan wu", "cao wu", "guang fang ji", "fang ji", "mu tong", "aristolochic",
+    "kudzu", "three treasures", "san bao", "ming men", "five spirits",
+    "chuan wu", "cao wu", "guang fang ji", "fang ji", "mu tong", "aristolochic",
     "cinnabar", "zhu sha", "realgar", "xiong huang", "xi xin", "lei gong teng", "ginkgo",
     "hong hua", "safflower", "tao ren", "da huang", "rhubarb", "san leng", "e zhu", "shui zhi",
     "mang xiao", "li lu", "fang feng", "sheng ma", "long yan rou", "yuan zhi", "xing ren",
@@ -190,8 +195,25 @@ TCM_TERMS = TCM_ENTITIES + (
     "blood thinners", "medication", "medications", "medicine", "medicines", "drug", "drugs",
     "interaction", "interactions", "toxic", "toxicity", "poisoning", "supplement", "supplements",
     "dose", "dosage", "dosing", "side effects", "contraindication", "contraindications",
-    "practitioner", "heavy metals", "contamination", "safe", "safety", "needle", "needles",
-    "needling", "immune", "immunity", "blood pressure", "hypertension", "diabetes",
+    "practitioner", "heavy metals", "contamination", "needle", "needles",
+    "needling", "immune", "immunity", "blood pressure", "hypertension", "diabetes", "hun", "po",
+    "ying qi", "wei qi", "zong qi", "yuan qi", "jin ye", "san jiao",
+)
+# The words that make a question TCM's by themselves, as opposed to health words ("pain",
+# "dose") that a question about conventional medicine uses too.
+TCM_CORE = TCM_ENTITIES + (
+    "tcm", "traditional chinese medicine", "chinese medicine", "chinese herb", "herb", "herbs",
+    "herbal", "formula", "decoction", "acupuncture", "acupuncturist", "acupoint", "acupoints",
+    "acupressure", "meridian", "meridians", "qi", "yin", "yang", "five phases", "five elements",
+    "moxibustion", "moxa", "cupping", "gua sha", "zang-fu", "zang fu", "materia medica",
+)
+# Conventional medicines: a question about them with no TCM word is outside the scope.
+CONVENTIONAL_DRUGS = (
+    "amoxicillin", "antibiotic", "antibiotics", "ibuprofen", "paracetamol", "acetaminophen",
+    "aspirin", "tylenol", "advil", "naproxen", "metformin", "insulin", "statin", "statins",
+    "atorvastatin", "lisinopril", "amlodipine", "omeprazole", "prednisone", "sertraline",
+    "fluoxetine", "prozac", "xanax", "diazepam", "viagra", "sildenafil", "opioid", "opioids",
+    "codeine", "morphine", "warfarin", "digoxin", "antidepressant", "antidepressants",
 )
 SHAOLIN_TERMS = (
     "shaolin", "kung fu", "kungfu", "gongfu", "gong fu", "wushu", "martial", "martial art",
@@ -221,6 +243,7 @@ POINT_CODE = re.compile(
 FOLLOW_UP = _rx(
     r"\b(it|its|it's|this|that|these|those|they|them|their|theirs|he|him|his|she|her|one)\b",
     r"^\s*(and|also|what\s+about|how\s+about|and\s+what\s+about|more|why|how\s+so)\b",
+    r"\bhow\s+(much|many|often|long)\b",
     r"\b(the\s+(herb|formula|point|acupoint|stance|exercise|movement|form|monk|temple|same|"
     r"above|previous|last)|tell\s+me\s+more|more\s+detail|elaborate|go\s+on|continue)\b",
 )
@@ -233,6 +256,8 @@ class DomainScore:
     tcm: int
     shaolin: int
     names_entity: bool
+    tcm_core: bool = False
+    conventional_drug: bool = False
 
     @property
     def tradition(self) -> str | None:
@@ -255,6 +280,8 @@ def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
 
 _TCM = _term_pattern(TCM_TERMS)
 _TCM_ENTITY = _term_pattern(TCM_ENTITIES)
+_TCM_CORE = _term_pattern(TCM_CORE)
+_DRUG = _term_pattern(CONVENTIONAL_DRUGS)
 _SHAOLIN = _term_pattern(SHAOLIN_TERMS)
 # Shaolin names with no generic meaning: they mark a message as having its own subject.
 _SHAOLIN_ENTITY = _term_pattern(
@@ -282,13 +309,25 @@ def is_greeting(text: str) -> bool:
 
 def domain_score(text: str) -> DomainScore:
     """Count vocabulary hits for each tradition."""
-    tcm = len(_TCM.findall(text)) + 2 * len(POINT_CODE.findall(text))
-    shaolin = len(_SHAOLIN.findall(text))
-    # "chi" and "qi" alone lean TCM, but "qigong"/"tai chi" practice is Shaolin's side here.
+    shaolin_spans = [m.span() for m in _SHAOLIN.finditer(text)]
+
+    def outside_shaolin(match: re.Match[str]) -> bool:
+        # "jing" inside "Yi Jin Jing" is part of a Shaolin name, not TCM's essence.
+        return not any(a <= match.start() and match.end() <= b for a, b in shaolin_spans)
+
+    tcm = sum(1 for m in _TCM.finditer(text) if outside_shaolin(m))
+    tcm += 2 * len(POINT_CODE.findall(text))
     names_entity = bool(
         _TCM_ENTITY.search(text) or _SHAOLIN_ENTITY.search(text) or POINT_CODE.search(text)
     )
-    return DomainScore(tcm=tcm, shaolin=shaolin, names_entity=names_entity)
+    return DomainScore(
+        tcm=tcm,
+        shaolin=len(shaolin_spans),
+        names_entity=names_entity,
+        tcm_core=any(outside_shaolin(m) for m in _TCM_CORE.finditer(text))
+        or bool(POINT_CODE.search(text)),
+        conventional_drug=bool(_DRUG.search(text)),
+    )
 
 
 def is_follow_up(text: str) -> bool:

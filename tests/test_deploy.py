@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -32,6 +33,7 @@ DOCS = [
     REPO / "corpus" / "acupoints" / "acupoint-yin-tang.md",
 ]
 ECS_STOP_TIMEOUT_S = 30  # the task definition's stopTimeout
+JWT_FROM_SECRET = "a-jwt-secret-read-from-secrets-manager"
 
 
 def load_deploy():
@@ -118,10 +120,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_deploy(argv: list[str]) -> tuple[object, list[str]]:
+def run_deploy(argv: list[str], requests: list | None = None) -> tuple[object, list[str]]:
+    """Run the deployment in-process; `requests` collects (operation, parameters) it sent."""
+    session = boto3.Session()
+    if requests is not None:
+        session.events.register(
+            "provide-client-params.ecs.*",
+            lambda params, model, **_: requests.append((model.name, dict(params))),
+        )
     lines: list[str] = []
-    result = deploy_module.deploy(parse(argv), out=lines.append)
+    result = deploy_module.deploy(parse(argv), session=session, out=lines.append)
     return result, lines
+
+
+def writes(requests: list) -> list[str]:
+    return [name for name, _ in requests if not name.startswith(("Describe", "List"))]
 
 
 def revisions() -> list[str]:
@@ -197,7 +210,9 @@ def test_task_definition_has_what_the_deployment_needs():
         assert container["logConfiguration"]["logDriver"] == "awslogs"
         assert options["awslogs-group"] == "/ecs/wwhd"
         assert options["awslogs-region"] == "us-east-1"
-    assert api["healthCheck"]["command"][1:] == ["/opt/venv/bin/python", "/app/deploy/healthcheck.py"]
+    assert api["healthCheck"]["command"] == [
+        "CMD", "/opt/venv/bin/python", "/app/deploy/healthcheck.py",
+    ]
     assert "/readyz" in qdrant["healthCheck"]["command"][-1]
     assert api["stopTimeout"] == ECS_STOP_TIMEOUT_S
 
@@ -223,31 +238,45 @@ def test_optional_documents_uri_is_dropped_and_bad_definitions_are_refused():
 
 
 def test_deploy_registers_creates_updates_and_is_idempotent(infrastructure):
-    first, lines = run_deploy(deploy_argv(infrastructure))
+    requests: list = []
+    first, lines = run_deploy(deploy_argv(infrastructure), requests)
 
     assert first.registered and first.service_action == "created"
+    assert writes(requests) == ["RegisterTaskDefinition", "CreateService"]
     assert len(revisions()) == 1
     created = service()
     assert created["taskDefinition"] == first.task_definition == revisions()[0]
     assert created["launchType"] == "FARGATE" and created["desiredCount"] == 1
-    assert created["healthCheckGracePeriodSeconds"] == 600
     assert created["loadBalancers"] == [{
         "targetGroupArn": infrastructure["target_group"], "containerName": "api",
         "containerPort": 8000,
     }]
-    assert created["deploymentConfiguration"]["maximumPercent"] == 100
-    assert created["deploymentConfiguration"]["minimumHealthyPercent"] == 0
     network = created["networkConfiguration"]["awsvpcConfiguration"]
     assert sorted(network["subnets"]) == sorted(infrastructure["subnets"].split(","))
     assert network["assignPublicIp"] == "DISABLED"
     registered = boto3.client("ecs").describe_task_definition(taskDefinition="wwhd")
     api = registered["taskDefinition"]["containerDefinitions"][0]
     assert api["secrets"][0]["valueFrom"].startswith(infrastructure["secret"])
+    # moto's CreateService drops these two settings (its UpdateService keeps them), so check
+    # what was asked of ECS rather than what moto remembers.
+    create = dict(requests)["CreateService"]
+    assert create["healthCheckGracePeriodSeconds"] == 600
+    assert create["deploymentConfiguration"]["maximumPercent"] == 100
+    assert create["deploymentConfiguration"]["minimumHealthyPercent"] == 0
+    assert create["deploymentConfiguration"]["deploymentCircuitBreaker"]["rollback"] is True
 
-    again, lines = run_deploy(deploy_argv(infrastructure))
+    # ... so on moto the first re-run applies exactly those two; on AWS it is already a no-op.
+    again, _ = run_deploy(deploy_argv(infrastructure))
+    assert not again.registered and len(revisions()) == 1
+    assert again.changes == ["healthCheckGracePeriodSeconds", "deploymentConfiguration"]
+    assert service()["healthCheckGracePeriodSeconds"] == 600
 
-    assert not again.registered and again.service_action == "unchanged"
-    assert again.task_definition == first.task_definition and len(revisions()) == 1
+    requests.clear()
+    settled, lines = run_deploy(deploy_argv(infrastructure), requests)
+
+    assert not settled.registered and settled.service_action == "unchanged"
+    assert writes(requests) == []  # idempotent: nothing registered, nothing updated
+    assert settled.task_definition == first.task_definition and len(revisions()) == 1
     assert any("nothing to do" in line for line in lines)
 
     updated, lines = run_deploy(deploy_argv(infrastructure, image="registry.example/wwhd:def456"))
@@ -365,7 +394,7 @@ def test_container_start_command_serves_health_and_stops_on_sigterm(aws, tmp_pat
     for path in DOCS:
         s3.put_object(Bucket="wwhd-docs", Key=f"kb/{path.name}", Body=path.read_bytes())
     boto3.client("secretsmanager").create_secret(
-        Name="wwhd/runtime", SecretString=json.dumps({"JWT_SECRET": "from-secrets-manager"})
+        Name="wwhd/runtime", SecretString=json.dumps({"JWT_SECRET": JWT_FROM_SECRET})
     )
     env = entrypoint_env(
         tmp_path, WWHD_CORPUS_DIR=str(corpus), WWHD_SECRETS_ID="wwhd/runtime",
@@ -390,7 +419,7 @@ def test_container_start_command_serves_health_and_stops_on_sigterm(aws, tmp_pat
         assert probe.returncode == 0  # the image's HEALTHCHECK command
 
         token = jwt.encode(
-            {"sub": "deploy-test", "exp": int(time.time()) + 600}, "from-secrets-manager",
+            {"sub": "deploy-test", "exp": int(time.time()) + 600}, JWT_FROM_SECRET,
             algorithm="HS256",
         )
         created = httpx.post(
@@ -400,22 +429,23 @@ def test_container_start_command_serves_health_and_stops_on_sigterm(aws, tmp_pat
 
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)  # what `docker stop` and ECS send first
-        assert process.wait(timeout=ECS_STOP_TIMEOUT_S) == 0
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (exit 143 in ECS).
+        assert process.wait(timeout=ECS_STOP_TIMEOUT_S) in (0, -signal.SIGTERM)
         assert time.monotonic() - started < ECS_STOP_TIMEOUT_S
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
     output = log_path.read_text()
+    assert "Application shutdown complete" in output and "Traceback" not in output
     assert "syncing documents from s3://wwhd-docs/kb" in output
     assert "2 downloaded (new or changed)" in output
     # Every piece of state is under the data folder, and the thread records were flushed.
     assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant").is_dir()
-    records = data / ".langgraph_api"
-    assert records.is_dir() and any(records.glob("*.pckl"))
-    assert created.json()["thread_id"].encode() in b"".join(
-        path.read_bytes() for path in records.glob("*.pckl")
-    )
+    records = data / ".langgraph_api" / ".langgraph_ops.pckl"
+    with records.open("rb") as file:
+        saved = repr(pickle.load(file))  # the runtime's own format: the test reads it only
+    assert created.json()["thread_id"] in saved
 
 
 def wait_for_health(process: subprocess.Popen, url: str, log_path: Path) -> dict:

@@ -78,6 +78,11 @@ class S3IngestReport(IngestReport):
         return "\n".join([*lines, super().summary()])
 
 
+_S3_FIELDS = (
+    "source", "objects_listed", "objects_downloaded", "objects_unchanged", "downloaded_keys"
+)
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """Split `s3://bucket/prefix` into bucket and prefix (the prefix may be empty)."""
     if not uri.startswith("s3://"):
@@ -168,11 +173,6 @@ def ingest_s3(
         **asdict(report),
         **{name: getattr(s3_report, name) for name in _S3_FIELDS},
     )
-
-
-_S3_FIELDS = (
-    "source", "objects_listed", "objects_downloaded", "objects_unchanged", "downloaded_keys"
-)
 
 
 def _download(client: Any, bucket: str, obj: S3Object) -> tuple[str, str] | None:

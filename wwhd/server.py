@@ -58,11 +58,21 @@ def check_startup(settings: Settings) -> None:
         )
 
 
+def absolute_config() -> dict:
+    """langgraph.json with every path made absolute, so the server can run from any folder."""
+    config = json.loads(CONFIG_FILE.read_text())
+    config["graphs"] = {name: _absolute(spec) for name, spec in config["graphs"].items()}
+    config["dependencies"] = [str(REPO_ROOT)]
+    for section, key in (("checkpointer", "path"), ("http", "app"), ("auth", "path")):
+        if section in config:
+            config[section] = {**config[section], key: _absolute(config[section][key])}
+    return config
+
+
 def server_environment(settings: Settings) -> dict[str, str]:
     """Environment for the server process: absolute paths, offline flags, inmem runtime config."""
     data_dir = settings.data_dir.resolve()
-    config = json.loads(CONFIG_FILE.read_text())
-    graphs = {name: _absolute(spec) for name, spec in config["graphs"].items()}
+    config = absolute_config()
     env = {
         **os.environ,
         **OFFLINE_ENV,
@@ -74,15 +84,12 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "REDIS_URI": "fake",
         "DATABASE_URI": ":memory:",
         "MIGRATIONS_PATH": "__inmem",
-        "LANGSERVE_GRAPHS": json.dumps(graphs),
-        "LANGGRAPH_CHECKPOINTER": json.dumps(
-            {**config["checkpointer"], "path": _absolute(config["checkpointer"]["path"])}
-        ),
-        "LANGGRAPH_HTTP": json.dumps({**config["http"], "app": _absolute(config["http"]["app"])}),
+        "LANGSERVE_GRAPHS": json.dumps(config["graphs"]),
+        "LANGGRAPH_CHECKPOINTER": json.dumps(config["checkpointer"]),
+        "LANGGRAPH_HTTP": json.dumps(config["http"]),
     }
     if "auth" in config:
-        auth = {**config["auth"], "path": _absolute(config["auth"]["path"])}
-        env["LANGGRAPH_AUTH"] = json.dumps(auth)
+        env["LANGGRAPH_AUTH"] = json.dumps(config["auth"])
     return env
 
 
@@ -110,8 +117,11 @@ def serve(host: str, port: int, production: bool = False) -> None:
             "--timeout-graceful-shutdown", "20",
         ]
     else:
+        # `langgraph dev` resolves some paths against the working folder, not the config's.
+        generated = settings.data_dir.resolve() / "langgraph.json"
+        generated.write_text(json.dumps(absolute_config(), indent=2))
         argv = [
-            str(bin_dir / "langgraph"), "dev", "--config", str(CONFIG_FILE), "--host", host,
+            str(bin_dir / "langgraph"), "dev", "--config", str(generated), "--host", host,
             "--port", str(port), "--no-browser", "--no-reload",
         ]
     os.chdir(settings.data_dir)
