@@ -1,0 +1,137 @@
+"""Authentication and per-user isolation for the LangGraph server (langgraph.json "auth").
+
+- `JWT_SECRET` unset (development): every request is the anonymous user; nothing is isolated.
+- `JWT_SECRET` set: every route but `/ok` and `/health` needs `Authorization: Bearer <JWT>`,
+  HS256, with `sub` and `exp` (and `aud`/`iss` when `WWHD_JWT_AUDIENCE`/`WWHD_JWT_ISSUER` are
+  set). Threads, runs, crons and store items belong to the token's `sub`: another user's thread is
+  404 and searches return only one's own, because the owner filter is added to every query.
+
+The handler reads `headers` (str or bytes keys, so Aegra can run it too), not `authorization`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jwt
+from langgraph_sdk import Auth
+
+auth = Auth()
+
+OPEN_PATHS = frozenset({"/ok", "/health"})
+ANONYMOUS = "anonymous"
+OWNER_KEY = "owner"
+
+
+def _header(headers: dict, name: str) -> str | None:
+    for key, value in headers.items():
+        key_text = key.decode("latin-1") if isinstance(key, bytes) else key
+        if key_text.lower() == name:
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+def _unauthorized(reason: str) -> Auth.exceptions.HTTPException:
+    return Auth.exceptions.HTTPException(
+        status_code=401,
+        detail=f"{reason}. Send 'Authorization: Bearer <token>' with an HS256 JWT carrying "
+        "'sub' and 'exp', signed with the server's JWT_SECRET.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def verify_token(token: str, secret: str) -> dict:
+    """Decode and check a bearer token; raise the 401 that says what is wrong with it."""
+    audience = os.environ.get("WWHD_JWT_AUDIENCE") or None
+    issuer = os.environ.get("WWHD_JWT_ISSUER") or None
+    try:
+        return jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["sub", "exp"], "verify_aud": audience is not None},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("Token expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise _unauthorized("Token signature is invalid") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise _unauthorized(f"Token lacks the '{exc.claim}' claim") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise _unauthorized("Token audience is not accepted") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise _unauthorized("Token issuer is not accepted") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise _unauthorized("Token must be signed with HS256") from exc
+    except jwt.DecodeError as exc:
+        raise _unauthorized("Token is malformed") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized(f"Token is invalid ({exc})") from exc
+
+
+@auth.authenticate
+async def authenticate(path: str, headers: dict) -> Auth.types.MinimalUserDict:
+    """Identify the caller from the bearer token (or as anonymous when auth is off)."""
+    secret = os.environ.get("JWT_SECRET")
+    if not secret:
+        return {"identity": ANONYMOUS, "is_authenticated": False}
+    if path in OPEN_PATHS:
+        return {"identity": ANONYMOUS, "is_authenticated": False}
+    header = _header(headers, "authorization")
+    if not header:
+        raise _unauthorized("Missing bearer token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header is not 'Bearer <token>'")
+    claims = verify_token(token.strip(), secret)
+    return {"identity": str(claims["sub"]), "is_authenticated": True}
+
+
+def _owned(ctx: Auth.types.AuthContext, value: dict) -> dict:
+    # Stamping the owner on create and filtering by it everywhere else is what isolates users;
+    # a client-supplied metadata filter is ANDed with this one, so it cannot widen it.
+    identity = ctx.user.identity
+    metadata = value.get("metadata")
+    if isinstance(metadata, dict) or "metadata" in value or ctx.action in ("create", "update"):
+        metadata = metadata if isinstance(metadata, dict) else {}
+        metadata[OWNER_KEY] = identity
+        value["metadata"] = metadata
+    return {OWNER_KEY: identity}
+
+
+@auth.on.threads
+async def on_threads(ctx: Auth.types.AuthContext, value: dict) -> dict:
+    """Threads (and their runs, state and history) belong to their creator."""
+    return _owned(ctx, value)
+
+
+@auth.on.crons
+async def on_crons(ctx: Auth.types.AuthContext, value: dict) -> dict:
+    """Crons belong to their creator."""
+    return _owned(ctx, value)
+
+
+@auth.on.assistants.create
+@auth.on.assistants.update
+@auth.on.assistants.delete
+async def on_assistant_change(ctx: Auth.types.AuthContext, value: dict) -> dict:
+    """Users may add their own assistants; only they can change or delete them."""
+    return _owned(ctx, value)
+
+
+@auth.on.assistants.read
+@auth.on.assistants.search
+async def on_assistant_read(ctx: Auth.types.AuthContext, value: dict) -> None:
+    """The graphs' assistants are shared: every user may read and run them."""
+    return None
+
+
+@auth.on.store
+async def on_store(ctx: Auth.types.AuthContext, value: dict) -> None:
+    """Store items live under the user's own namespace: ("<sub>", ...)."""
+    namespace = tuple(value.get("namespace") or ())
+    identity = ctx.user.identity
+    if not namespace or namespace[0] != identity:
+        value["namespace"] = (identity, *namespace)
