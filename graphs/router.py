@@ -67,14 +67,15 @@ def route_by_rules(text: str, state: State) -> dict:
         if words <= 2 or (rules.is_follow_up(text) and words <= VAGUE_MAX_WORDS):
             return _decision("clarify", "vague")
         return _decision("out_of_scope", "no_domain_terms")
-    if score.conventional_drug and not score.tcm_core and not score.shaolin:
-        return _decision("out_of_scope", "conventional_medicine")
     if in_topic and not score.names_entity:
         other_side = score.tcm if previous == "shaolin" else score.shaolin
         if other_side < TOPIC_SWITCH_MIN_TERMS:
             # Weak evidence does not move a conversation: "I have high blood pressure, anything
-            # to watch out for?" after a qigong question is still about qigong.
+            # to watch out for?" after a qigong question is still about qigong, and "is it safe
+            # with warfarin?" after a herb question is about that herb.
             return _decision(previous, "follow_up", previous)
+    if score.conventional_drug and not score.tcm_core and not score.shaolin:
+        return _decision("out_of_scope", "conventional_medicine")
     return _decision(score.tradition, "vocabulary", None if score.mixed else score.tradition)
 
 

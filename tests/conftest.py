@@ -163,8 +163,12 @@ class Server:
         self.stop()
         return self.start()
 
-    def log(self) -> str:
-        return self.log_path.read_text()[-6000:] if self.log_path and self.log_path.exists() else ""
+    def log(self, tail: int | None = 6000) -> str:
+        """The current server's output (its last `tail` characters; None: all of it)."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text()
+        return text[-tail:] if tail else text
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ One saver per file per process, WAL mode and a busy timeout avoid "database is l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -121,7 +122,8 @@ class SqliteCheckpointer(AsyncSqliteSaver):
 @asynccontextmanager
 async def open_checkpointer(path: Path) -> AsyncIterator[SqliteCheckpointer]:
     """Open (creating if needed) the SQLite checkpoint file at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # The server's event loop must not block (langgraph dev enforces it): file work in a thread.
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path))
     try:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -444,6 +444,7 @@ def server_command(
     venv_dir: Path | str = DEFAULT_VENV_DIR,
     *,
     n_threads: int = DEFAULT_N_THREADS,
+    n_threads_batch: int | None = None,
     n_ctx: int = DEFAULT_N_CTX,
 ) -> list[str]:
     """Build the ``llama_cpp.server`` command line that :func:`start_server` runs."""
@@ -466,7 +467,7 @@ def server_command(
         "--n_threads",
         str(n_threads),
         "--n_threads_batch",
-        str(n_threads),
+        str(n_threads if n_threads_batch is None else n_threads_batch),
         "--n_ctx",
         str(n_ctx),
     ]
@@ -479,6 +480,7 @@ def start_server(
     venv_dir: Path | str = DEFAULT_VENV_DIR,
     *,
     n_threads: int = DEFAULT_N_THREADS,
+    n_threads_batch: int | None = None,
     n_ctx: int = DEFAULT_N_CTX,
     log_path: Path | str | None = None,
 ) -> subprocess.Popen[bytes]:
@@ -486,11 +488,19 @@ def start_server(
 
     Nothing is provisioned here: call :func:`ensure_server_venv` and
     :func:`ensure_model` first (``model_path`` defaults to the model's place in
-    :func:`default_model_cache_dir`). The server's output goes to ``log_path``
-    if given, else to this process's stdout/stderr. Follow with
+    :func:`default_model_cache_dir`). The server's output (llama.cpp timings,
+    access log) goes to ``log_path`` if given, else to this process's stderr. Follow with
     :func:`wait_ready`, and end it with :func:`stop_server`.
     """
-    cmd = server_command(port, host, model_path, venv_dir, n_threads=n_threads, n_ctx=n_ctx)
+    cmd = server_command(
+        port,
+        host,
+        model_path,
+        venv_dir,
+        n_threads=n_threads,
+        n_threads_batch=n_threads_batch,
+        n_ctx=n_ctx,
+    )
     model = Path(cmd[cmd.index("--model") + 1])
     if not model.is_file():
         raise ProvisioningError(f"model file {model} not found; run ensure_model() first")
@@ -499,7 +509,10 @@ def start_server(
     logger.info("starting llama_cpp.server on %s:%d", host, port)
     logger.debug("server command: %s", " ".join(cmd))
     if log_path is None:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        # Our stdout is reserved for machine-readable lines (the CLI's base URL), so
+        # uvicorn's access log, which it writes to stdout, goes to fd 2 instead (fd, not
+        # sys.stderr: pytest swaps that for an object without a usable fileno()).
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=2)
     log_file = open(log_path, "ab")  # noqa: SIM115 - the child keeps its own copy of the fd
     try:
         return subprocess.Popen(
