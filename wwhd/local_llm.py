@@ -62,6 +62,7 @@ __all__ = [
     "default_model_cache_dir",
     "ensure_model",
     "ensure_server_venv",
+    "default_n_threads",
     "find_free_port",
     "main",
     "server_command",
@@ -90,7 +91,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VENV_DIR = REPO_ROOT / ".venv-llm"
 DEFAULT_PORT = 8088
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_N_THREADS = 2
+# One thread, not two: measured on the 2-core machines, two llama.cpp threads run
+# ~45 tok/s only while the other core is idle; as soon as pytest, the agent server
+# or an embedding model takes a core, its spinning thread barriers collapse
+# generation to 0.5-2.5 tok/s and double the prompt time, whereas one thread keeps
+# ~38 tok/s and ~110 prompt tok/s. Override with $WWHD_LLM_THREADS.
+DEFAULT_N_THREADS = 1
+THREADS_ENV = "WWHD_LLM_THREADS"
 DEFAULT_N_CTX = 4096
 
 _COPY_CHUNK = 8 * 1024 * 1024
@@ -108,6 +115,20 @@ class ModelVerificationError(ProvisioningError):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def default_n_threads() -> int:
+    """CPU threads for the server: ``$WWHD_LLM_THREADS`` if set, else 1 (see DEFAULT_N_THREADS)."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_N_THREADS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ProvisioningError(f"{THREADS_ENV}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ProvisioningError(f"{THREADS_ENV} must be at least 1, got {value}")
+    return value
 
 
 def _pip_env() -> dict[str, str]:
@@ -443,11 +464,17 @@ def server_command(
     model_path: Path | str | None = None,
     venv_dir: Path | str = DEFAULT_VENV_DIR,
     *,
-    n_threads: int = DEFAULT_N_THREADS,
+    n_threads: int | None = None,
     n_threads_batch: int | None = None,
     n_ctx: int = DEFAULT_N_CTX,
 ) -> list[str]:
-    """Build the ``llama_cpp.server`` command line that :func:`start_server` runs."""
+    """Build the ``llama_cpp.server`` command line that :func:`start_server` runs.
+
+    ``n_threads`` defaults to :func:`default_n_threads`; ``n_threads_batch`` (prompt
+    reading) defaults to ``n_threads``.
+    """
+    if n_threads is None:
+        n_threads = default_n_threads()
     model = (
         Path(model_path) if model_path is not None else default_model_cache_dir() / MODEL_FILENAME
     )
@@ -463,7 +490,8 @@ def server_command(
         host,
         "--port",
         str(port),
-        # The library defaults to half the cores for generation; both cores are ours.
+        # Both set explicitly: the library's defaults differ (1 and all cores), and a
+        # batch thread count above the free cores slows prompt reading just the same.
         "--n_threads",
         str(n_threads),
         "--n_threads_batch",
@@ -479,7 +507,7 @@ def start_server(
     model_path: Path | str | None = None,
     venv_dir: Path | str = DEFAULT_VENV_DIR,
     *,
-    n_threads: int = DEFAULT_N_THREADS,
+    n_threads: int | None = None,
     n_threads_batch: int | None = None,
     n_ctx: int = DEFAULT_N_CTX,
     log_path: Path | str | None = None,
@@ -681,8 +709,11 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--n-threads",
         type=int,
-        default=DEFAULT_N_THREADS,
-        help="CPU threads for prompt reading and generation (default: %(default)s)",
+        default=None,
+        help=(
+            f"CPU threads for prompt reading and generation (default: ${THREADS_ENV} or "
+            f"{DEFAULT_N_THREADS}; 2 is faster only on an otherwise idle 2-core machine)"
+        ),
     )
     serve.add_argument(
         "--n-ctx",
