@@ -39,20 +39,27 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from tools.ingest import ingest_directory
-    from tools.store import close_all, open_knowledge_base
+    from tools.store import StoreUnavailable, close_all, open_knowledge_base
     from wwhd.server import check_startup, serve
 
     settings = load_settings()
     check_startup(settings)
     if not args.no_ingest:
-        kb = open_knowledge_base(settings)
-        points = kb.count()
-        if points == 0:
-            print(f"The collection is empty: ingesting {settings.corpus_dir} (first run only).")
-            print(ingest_directory(kb, settings.corpus_dir).summary())
-        else:
-            kb.check_compatible()
-            print(f"Knowledge base: {points} passages in {settings.qdrant_location}.")
+        try:
+            kb = open_knowledge_base(settings)
+            points = kb.count()
+            if points == 0:
+                print(f"The collection is empty: ingesting {settings.corpus_dir} (first run).")
+                print(ingest_directory(kb, settings.corpus_dir).summary())
+            else:
+                kb.check_compatible()
+                print(f"Knowledge base: {points} passages in {settings.qdrant_location}.")
+        except StoreUnavailable as exc:
+            if not settings.qdrant_url:
+                raise  # the embedded store is ours: failing to open it is a real error
+            # A Qdrant server may come up after us: serve anyway, /health says what is wrong.
+            print(f"wwhd: warning: {exc} Serving anyway; /health reports 503 until it is up.",
+                  file=sys.stderr)
         # The embedded store locks its folder; the server process must be able to open it.
         close_all()
     serve(args.host, args.port, production=args.production)
