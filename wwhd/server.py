@@ -123,6 +123,7 @@ def serve(host: str, port: int, production: bool = False) -> None:
         argv = [
             str(bin_dir / "langgraph"), "dev", "--config", str(generated), "--host", host,
             "--port", str(port), "--no-browser", "--no-reload",
+            "--n-jobs-per-worker", os.environ.get("N_JOBS_PER_WORKER", "1"),
         ]
     os.chdir(settings.data_dir)
     os.execve(argv[0], argv, env)
