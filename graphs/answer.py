@@ -17,9 +17,9 @@ from langgraph.runtime import Runtime
 
 from graphs import prompts
 from graphs.context import Context
-from graphs.conversation import latest_user_text, recent_history
+from graphs.conversation import FALLBACK_MARK, latest_user_text, recent_history
 from graphs.extractive import compose_extractive
-from graphs.models import chat_model_for
+from graphs.models import chat_model_for, forget_models
 from graphs.state import State
 from tools.retrieval import format_passages
 from tools.store import Source
@@ -94,6 +94,7 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
             parts.append(generate(state, context, sources))
         except Exception as exc:
             log.error("answer model failed: %s", exc)
+            forget_models()
             error = f"chat model unavailable: {type(exc).__name__}"
             parts.append(prompts.MODEL_DOWN_REPLY.format(error=error))
             parts.append(_extractive(state, context, sources))
@@ -102,7 +103,13 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
         parts.append(_extractive(state, context, sources))
     if route in MEDICAL_ROUTES:
         parts.append(prompts.SAFETY_NOTE)
-    return {"messages": [AIMessage(content="\n\n".join(parts))], "error": error}
+    # A reply written because something failed is kept out of later prompts: small models
+    # otherwise copy "the model is not responding" into answers once it is back.
+    marks = {FALLBACK_MARK: True} if error else {}
+    return {
+        "messages": [AIMessage(content="\n\n".join(parts), additional_kwargs=marks)],
+        "error": error,
+    }
 
 
 def _extractive(state: State, context: Context, sources: list[Source]) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
+# additional_kwargs key on assistant messages written because the model or store failed.
+FALLBACK_MARK = "wwhd_fallback"
+
 
 def message_text(message: AnyMessage) -> str | None:
     """The text of a message; None when it carries no text at all (e.g. only an image)."""
@@ -27,8 +30,14 @@ def latest_user_text(messages: list[AnyMessage]) -> str | None:
 
 
 def recent_history(messages: list[AnyMessage], turns: int = 3, max_chars: int = 600) -> list:
-    """The last few user/assistant messages before the newest one, shortened, for prompts."""
-    earlier = [m for m in messages[:-1] if isinstance(m, HumanMessage | AIMessage)]
+    """The last few user/assistant messages before the newest one, shortened, for prompts.
+
+    Replies written because a dependency failed are left out (see FALLBACK_MARK)."""
+    earlier = [
+        m for m in messages[:-1]
+        if isinstance(m, HumanMessage)
+        or (isinstance(m, AIMessage) and not m.additional_kwargs.get(FALLBACK_MARK))
+    ]
     trimmed = []
     for message in earlier[-2 * turns :]:
         text = (message_text(message) or "")[:max_chars]

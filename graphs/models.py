@@ -25,6 +25,12 @@ def _cached_model(settings: Settings, model: str | None) -> BaseChatModel | None
     return make_chat_model(settings, model)
 
 
+def forget_models() -> None:
+    """Drop cached model clients after a failure: their pooled connections may point at a
+    server that has since restarted, and a fresh client reconnects cleanly."""
+    _cached_model.cache_clear()
+
+
 def internal(runnable: Runnable) -> Runnable:
     """Mark a model call as internal (routing, rewriting): not streamed to clients."""
     return runnable.with_config(tags=[TAG_NOSTREAM])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from graphs import prompts, rules
 from graphs.context import Context
 from graphs.conversation import latest_user_text, recent_history
-from graphs.models import chat_model_for, internal
+from graphs.models import chat_model_for, forget_models, internal
 from graphs.state import State
 from tools.retrieval import search_knowledge_base
 from tools.store import EmbeddingMismatch, StoreUnavailable
@@ -46,6 +46,7 @@ def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
         ).invoke([("system", system), *history, ("human", text)])
     except Exception as exc:
         log.warning("query rewrite by model failed, using rules: %s", exc)
+        forget_models()
         return None
     query = result.query.strip() if isinstance(result, SearchQuery) else ""
     return query or None

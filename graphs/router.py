@@ -1,8 +1,9 @@
 """The router: deterministic safety and input checks first, then the topic decision.
 
 Order matters: unusable input, then medical red flags, then prompt injection, and only then the
-topic, by a model (function-calling structured output, so small local models manage it) when one
-is configured, by the vocabulary rules otherwise or when the model fails.
+topic: by the vocabulary rules and the conversation, and, where the rules find no domain words, by
+the chat model when one is configured (function-calling structured output, which small local
+models manage); the rules' answer stands when the model fails.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 from graphs import prompts, rules
 from graphs.context import Context
 from graphs.conversation import latest_user_text, recent_history
-from graphs.models import chat_model_for, internal
+from graphs.models import chat_model_for, forget_models, internal
 from graphs.state import InputState, State
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ VAGUE_MAX_WORDS = 8
 # continues it; switching tradition without naming a subject takes this many domain words.
 FOLLOW_UP_MAX_WORDS = 4
 TOPIC_SWITCH_MIN_TERMS = 2
+UNCERTAIN_RULE_REASONS = ("no_domain_terms", "vague")
 
 
 class RouteDecision(BaseModel):
@@ -93,6 +95,7 @@ def route_by_model(text: str, state: State, context: Context) -> dict | None:
         )
     except Exception as exc:  # the rules are the fallback for any model failure
         log.warning("router model failed, using rules: %s", exc)
+        forget_models()
         return None
     if not isinstance(decision, RouteDecision):
         return None
@@ -116,8 +119,9 @@ def route_question(state: State, runtime: Runtime[Context]) -> dict:
     if rules.is_injection(text):
         return _decision("out_of_scope", "prompt_injection")
     by_rules = route_by_rules(text, state)
-    # A named herb, formula, point or Shaolin subject is decisive; the model settles the rest.
-    if rules.domain_score(text).names_entity:
+    # The rules are decisive when they found the domain or the conversation's thread; the model
+    # settles what they could not place (no domain words: out of scope, or vocabulary they lack).
+    if by_rules["route_reason"] not in UNCERTAIN_RULE_REASONS:
         return by_rules
     return route_by_model(text, state, context) or by_rules
 

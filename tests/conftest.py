@@ -194,3 +194,41 @@ def shared_server(ingested_template: Path, tmp_path_factory: pytest.TempPathFact
     server = Server(data_dir=data).start()
     yield server
     server.stop()
+
+
+@dataclass
+class LocalModel:
+    """The real llama.cpp server with the pinned Qwen2.5 0.5B GGUF, on a loopback port."""
+
+    port: int
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LocalModel:
+        from wwhd import local_llm
+
+        self.process = local_llm.start_server(self.port, log_path=self.log_path)
+        local_llm.wait_ready(self.base_url, timeout=300, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        from wwhd import local_llm
+
+        if self.process is not None:
+            local_llm.stop_server(self.process)
+
+
+@pytest.fixture(scope="session")
+def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
+    """Provision (cached across clones) and start the local model server for `llm` tests."""
+    from wwhd import local_llm
+
+    local_llm.ensure_server_venv()
+    local_llm.ensure_model()
+    model = LocalModel(port=free_port(), log_path=tmp_path_factory.mktemp("llm") / "llm.log")
+    yield model.start()
+    model.stop()

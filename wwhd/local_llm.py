@@ -23,6 +23,15 @@ From Python (tests)::
         ...
     finally:
         stop_server(proc)
+
+Client notes (langchain-openai 1.7.4 against this server):
+
+* ``ChatOpenAI(max_tokens=N)`` is sent as ``max_completion_tokens``, which
+  llama-cpp-python ignores, so generation runs on to the end of the context
+  (minutes). Cap it with ``extra_body={"max_tokens": N}`` instead.
+* Forced tool choice and ``with_structured_output(method="function_calling")``
+  work; automatic tool choice returns the call as plain text, not a tool call.
+* The first request after start-up costs a few extra seconds; warm up once.
 """
 
 from __future__ import annotations
@@ -49,6 +58,9 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_N_CTX",
+    "DEFAULT_N_THREADS",
     "DEFAULT_PORT",
     "DEFAULT_VENV_DIR",
     "LLAMA_CPP_VERSION",
@@ -56,13 +68,14 @@ __all__ = [
     "MODEL_FILENAME",
     "MODEL_SHA256",
     "MODEL_SIZE",
+    "THREADS_ENV",
     "ModelVerificationError",
     "ProvisioningError",
     "base_url_for",
     "default_model_cache_dir",
+    "default_n_threads",
     "ensure_model",
     "ensure_server_venv",
-    "default_n_threads",
     "find_free_port",
     "main",
     "server_command",
@@ -94,7 +107,7 @@ DEFAULT_HOST = "127.0.0.1"
 # One thread, not two: measured on the 2-core machines, two llama.cpp threads run
 # ~45 tok/s only while the other core is idle; as soon as pytest, the agent server
 # or an embedding model takes a core, its spinning thread barriers collapse
-# generation to 0.5-2.5 tok/s and double the prompt time, whereas one thread keeps
+# generation to 0.5-2.5 tok/s and triple the prompt time, whereas one thread keeps
 # ~38 tok/s and ~110 prompt tok/s. Override with $WWHD_LLM_THREADS.
 DEFAULT_N_THREADS = 1
 THREADS_ENV = "WWHD_LLM_THREADS"
@@ -198,6 +211,15 @@ def venv_python(venv_dir: Path | str = DEFAULT_VENV_DIR) -> Path:
     return Path(venv_dir) / "bin" / "python"
 
 
+def _runs(python: Path) -> bool:
+    """Whether ``python`` starts; a venv whose base interpreter has gone does not."""
+    try:
+        result = subprocess.run([str(python), "-c", "pass"], capture_output=True, check=False)
+    except OSError:
+        return False
+    return result.returncode == 0
+
+
 def _installed_llama_cpp_version(python: Path) -> str | None:
     """Version of llama_cpp importable by ``python`` with its server extras, else None."""
     if not python.exists():
@@ -245,7 +267,7 @@ def ensure_server_venv(venv_dir: Path | str = DEFAULT_VENV_DIR) -> Path:
             return python
 
         started = time.monotonic()
-        if not python.exists():
+        if not _runs(python):
             logger.info("creating server venv %s with %s", venv_dir, sys.executable)
             # --clear: a half-made venv from an interrupted run must not be reused.
             _run_logged([sys.executable, "-m", "venv", "--clear", str(venv_dir)])

@@ -57,15 +57,18 @@ def make_chat_model(settings: Settings, model: str | None = None) -> BaseChatMod
         return None
     from langchain_openai import ChatOpenAI
 
+    compatible = provider.kind == "openai-compatible"
     return ChatOpenAI(
         model=model or provider.chat_model,
         base_url=provider.base_url,
-        api_key=(settings.llm_api_key or "not-needed")
-        if provider.kind == "openai-compatible"
-        else settings.openai_api_key,
+        api_key=(settings.llm_api_key or "not-needed") if compatible else settings.openai_api_key,
         temperature=0,
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
+        # langchain-openai sends `max_completion_tokens`, which llama.cpp and some other
+        # compatible servers ignore (a reply then runs to the end of the context window).
+        max_tokens=None if compatible else settings.llm_max_tokens,
+        extra_body={"max_tokens": settings.llm_max_tokens} if compatible else None,
     )
 
 

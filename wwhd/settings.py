@@ -64,6 +64,7 @@ class Settings:
     embeddings_base_url: str | None
     llm_timeout_s: float
     llm_max_retries: int
+    llm_max_tokens: int
     jwt_secret: str | None
     top_k: int
 
@@ -109,6 +110,7 @@ def load_settings() -> Settings:
         embeddings_base_url=_env("WWHD_EMBEDDINGS_BASE_URL"),
         llm_timeout_s=_env_float("WWHD_LLM_TIMEOUT", 60.0),
         llm_max_retries=_env_int("WWHD_LLM_MAX_RETRIES", 2),
+        llm_max_tokens=_env_int("WWHD_LLM_MAX_TOKENS", 700),
         jwt_secret=_env("JWT_SECRET"),
         top_k=top_k,
     )

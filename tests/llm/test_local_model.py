@@ -1,0 +1,116 @@
+"""The chat-model code path (ChatOpenAI, as in production) against a real local model server."""
+
+import re
+import uuid
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from conftest import LocalModel
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph_sdk import get_client
+
+from graphs import prompts
+from graphs.context import Context
+from graphs.router import route_question
+from graphs.state import ROUTES
+
+pytestmark = pytest.mark.llm
+
+
+def llm_env(model: LocalModel) -> dict[str, str]:
+    return {"WWHD_LLM_BASE_URL": model.base_url, "WWHD_CHAT_MODEL": "qwen2.5-coder-0.5b-instruct",
+            "WWHD_LLM_TIMEOUT": "120", "WWHD_LLM_MAX_RETRIES": "1"}
+
+
+@pytest.fixture
+def with_model(local_model, kb_env, monkeypatch):
+    for name, value in llm_env(local_model).items():
+        monkeypatch.setenv(name, value)
+    return local_model
+
+
+def cited(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+def test_the_model_makes_a_routing_decision(with_model):
+    # No herb, formula, point or Shaolin name: the rules step aside and the model decides.
+    state = {"messages": [HumanMessage(content="Can you recommend a good laptop?")]}
+    decision = route_question(state, SimpleNamespace(context=Context()))
+    assert decision["route_reason"] == "model"
+    assert decision["route"] in ROUTES
+
+
+def test_a_generated_answer_cites_retrieved_passages_and_follows_up(with_model):
+    from graphs.wwhd import builder
+
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    state = graph.invoke(
+        {"messages": [{"role": "user", "content": "What is Huang Qi used for?"}]}, config
+    )
+    answer = state["messages"][-1].content
+    assert state["route"] == "tcm"
+    assert not answer.startswith(prompts.EXTRACTIVE_PREFACE)
+    assert state["sources"][0]["doc_id"] == "herb-huang-qi"
+    assert cited(answer) <= set(range(1, len(state["sources"]) + 1))
+    assert cited(answer) or prompts.UNCITED_FLAG in answer
+    assert prompts.SAFETY_NOTE in answer
+
+    follow = graph.invoke(
+        {"messages": [{"role": "user", "content": "What are its cautions?"}]}, config
+    )
+    assert follow["route"] == "tcm"
+    assert "herb-huang-qi" in {s["doc_id"] for s in follow["sources"][:2]}
+
+
+async def test_tokens_stream_from_the_answer_node_only(local_model, make_server):
+    server = make_server(env=llm_env(local_model))
+    client = get_client(url=server.url)
+    thread = await client.threads.create()
+    nodes: list[str] = []
+    text = ""
+    async for part in client.runs.stream(
+        thread["thread_id"], "wwhd",
+        input={"messages": [{"role": "user", "content": "What is Huang Qi used for?"}]},
+        stream_mode="messages-tuple",
+    ):
+        if part.event == "messages":
+            chunk, metadata = part.data
+            nodes.append(metadata.get("langgraph_node"))
+            text += chunk.get("content") or ""
+    assert len(nodes) > 5, "the answer arrived in one piece, not token by token"
+    assert set(nodes) == {"answer"}, set(nodes)
+    state = await client.threads.get_state(thread["thread_id"])
+    final = state["values"]["messages"][-1]["content"]
+    assert cited(final) <= set(range(1, len(state["values"]["sources"]) + 1))
+    assert text.strip() and text.strip()[:40] in final
+
+
+async def test_model_down_is_a_clear_message_a_503_and_recovers(local_model, make_server):
+    server = make_server(env=llm_env(local_model))
+    client = get_client(url=server.url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    ask = {"messages": [{"role": "user", "content": "What is Dang Gui used for?"}]}
+    first = await client.runs.wait(tid, "wwhd", input=ask)
+    assert not first["messages"][-1]["content"].startswith("The answer model is not responding")
+
+    local_model.stop()
+    try:
+        health = httpx.get(f"{server.url}/health", timeout=30)
+        assert health.status_code == 503 and health.json()["failing"] == ["model"]
+        down = await client.runs.wait(tid, "wwhd", input=ask)
+        text = down["messages"][-1]["content"]
+        assert text.startswith("The answer model is not responding")
+        assert down["messages"][-1]["additional_kwargs"] == {"wwhd_fallback": True}
+        assert cited(text), "the fallback still quotes the knowledge base"
+    finally:
+        local_model.start()
+    assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+    again = await client.runs.wait(tid, "wwhd", input=ask)
+    assert not again["messages"][-1]["content"].startswith("The answer model is not responding")
+    assert len(again["messages"]) == 6
+    assert again["error"] is None
