@@ -232,3 +232,26 @@ def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel
     model = LocalModel(port=free_port(), log_path=tmp_path_factory.mktemp("llm") / "llm.log")
     yield model.start()
     model.stop()
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real moto server (S3, Secrets Manager, ECS) on a loopback port, for a test module."""
+    from aws_loopback import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """boto3 pointed at a clean moto with dummy credentials; yields the endpoint."""
+    from aws_loopback import aws_environment, reset_moto
+
+    reset_moto(moto)
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name, value in aws_environment(moto, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return moto

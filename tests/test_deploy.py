@@ -21,7 +21,7 @@ import botocore.session
 import httpx
 import jwt
 import pytest
-from aws_loopback import apply_aws_environment, aws_environment, free_port, moto_server, reset_moto
+from aws_loopback import apply_aws_environment, aws_environment, free_port
 from botocore.validate import validate_parameters
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,24 +51,6 @@ deploy_module = load_deploy()
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory) -> str:
-    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def aws(moto, tmp_path, monkeypatch) -> str:
-    """boto3 pointed at a clean moto with dummy credentials; yields the endpoint."""
-    reset_moto(moto)
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name, value in aws_environment(moto, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return moto
 
 
 @pytest.fixture

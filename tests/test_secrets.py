@@ -16,8 +16,6 @@ from aws_loopback import (
     apply_aws_environment,
     aws_environment,
     free_port,
-    moto_server,
-    reset_moto,
 )
 
 from wwhd.secrets import load_secrets_into_environ, region_of
@@ -25,24 +23,6 @@ from wwhd.settings import ConfigurationError
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = {"OPENAI_API_KEY": "sk-test-not-real", "JWT_SECRET": "jwt-from-secrets-manager"}
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory) -> str:
-    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def aws(moto, tmp_path, monkeypatch) -> str:
-    """boto3 pointed at a clean moto with dummy credentials; yields the endpoint."""
-    reset_moto(moto)
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name, value in aws_environment(moto, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return moto
 
 
 def create_secret(name: str, value: str | dict, region: str = REGION) -> str:
