@@ -76,3 +76,15 @@ def test_opening_with_another_embedding_model_says_to_reingest(small_kb, monkeyp
                           kb.location)
     with pytest.raises(EmbeddingMismatch, match="Re-ingest"):
         other.check_compatible()
+
+
+def test_moving_the_folder_does_not_re_embed(small_kb, tmp_path):
+    kb, docs = small_kb
+    first = ingest_directory(kb, docs, progress=False)
+    moved = shutil.copytree(docs, tmp_path / "elsewhere")
+    again = ingest_directory(kb, moved, progress=False)
+    assert again.chunks_added == again.chunks_updated == 0
+    assert again.chunks_unchanged == first.chunks_total
+    assert {c.uri for c in kb.stored_chunks()} == {
+        str((moved / name).resolve()) for name in SAMPLE
+    }

@@ -138,20 +138,21 @@ def ingest(
     report.chunks_unchanged = len(kept_ids)
 
     to_write: list[Chunk] = []
-    retag: dict[str, list[str]] = {}
+    # Same text, new origin (a moved folder, a new object version): update, do not re-embed.
+    retag: dict[tuple[str, str], list[str]] = {}
     for chunk in wanted:
         previous = stored.get(chunk.id)
         if previous is None:
             report.chunks_added += 1
             to_write.append(chunk)
-        elif previous.content_hash != chunk.content_hash or previous.uri != chunk.uri:
+        elif previous.content_hash != chunk.content_hash:
             report.chunks_updated += 1
             to_write.append(chunk)
         else:
             report.chunks_unchanged += 1
-            if previous.source_version != chunk.source_version:
-                # Same text in a new version of its object: note the version, do not re-embed.
-                retag.setdefault(chunk.source_version, []).append(previous.point_id)
+            origin = (chunk.uri, chunk.source_version)
+            if origin != (previous.uri, previous.source_version):
+                retag.setdefault(origin, []).append(previous.point_id)
 
     wanted_ids = {chunk.id for chunk in wanted} | kept_ids
     # A document that failed to parse keeps its old chunks: a typo must not empty the answer.
@@ -176,8 +177,8 @@ def ingest(
             batch = to_write[start : start + EMBED_BATCH]
             kb.upsert(batch)
             bar.update(len(batch))
-    for version, ids in retag.items():
-        kb.set_source_version(ids, version)
+    for (uri, version), ids in retag.items():
+        kb.set_origin(ids, uri, version)
     log.info("ingested %s: %s", root_uri, report.summary().splitlines()[0])
     return report
 

@@ -245,14 +245,14 @@ class KnowledgeBase:
             )
         )
 
-    def set_source_version(self, point_ids: Iterable[str], version: str) -> None:
-        """Record a new source version (S3 ETag) on points whose content did not change."""
+    def set_origin(self, point_ids: Iterable[str], uri: str, version: str) -> None:
+        """Record where unchanged chunks now come from (path or s3:// URI, and S3 ETag)."""
         ids = list(point_ids)
         if ids:
             self._call(
                 lambda: self.client.set_payload(
-                    self.collection, payload={"source_version": version}, points=ids,
-                    key="metadata",
+                    self.collection, payload={"uri": uri, "source_version": version},
+                    points=ids, key="metadata",
                 )
             )
 
