@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from wwhd.durability import restore_thread_records
 from wwhd.health import health_report
+from wwhd.middleware import StoreSearchDefaults
 from wwhd.retention import RetentionPolicy, retention_loop
 from wwhd.settings import load_settings
 
@@ -37,6 +38,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="W.W.H.D. custom routes", lifespan=lifespan)
+# Middleware of this app wraps every route of the server, the LangGraph API's included.
+app.add_middleware(StoreSearchDefaults)
 
 
 @app.get("/health")

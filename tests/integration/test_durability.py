@@ -66,7 +66,10 @@ async def test_kill_9_loses_no_completed_turn(make_server, runtime_files):
         assert await client.threads.get_history(thread_id, limit=5)
     if runtime_files == "lost":
         assert "rebuilt" in server.log(tail=None)
-    await wait_until_settled(client, cut)
+    if cut in listed:
+        # Its run was cut off; the runtime requeues it, and it must finish rather than hang.
+        await wait_until_settled(client, cut)
+    # (Killed before its first checkpoint, the cut thread held no turn and may be gone.)
     # And the threads keep working after the crash.
     more = await client.runs.wait(first, "wwhd", input=ask("Which formula contains it?"))
     assert len(more["messages"]) == seen[first] + 2
