@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ENVIRONMENTS = ("development", "production")
+Number = TypeVar("Number", int, float)
 
 
 class ConfigurationError(RuntimeError):
@@ -25,24 +27,15 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value.strip()
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: Number) -> Number:
     raw = _env(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        return type(default)(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from exc
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ConfigurationError(f"{name}={raw!r} is not {kind}") from exc
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ def load_settings() -> Settings:
             f"APP_ENV={app_env!r} is not one of {', '.join(ENVIRONMENTS)}"
         )
     data_dir = Path(_env("WWHD_DATA_DIR", "data") or "data").expanduser()
-    top_k = _env_int("WWHD_TOP_K", 4)
+    top_k = _env_number("WWHD_TOP_K", 4)
     if not 1 <= top_k <= 20:
         raise ConfigurationError(f"WWHD_TOP_K={top_k} must be between 1 and 20")
     return Settings(
@@ -108,9 +101,9 @@ def load_settings() -> Settings:
         chat_model=_env("WWHD_CHAT_MODEL"),
         embedding_model=_env("WWHD_EMBEDDING_MODEL"),
         embeddings_base_url=_env("WWHD_EMBEDDINGS_BASE_URL"),
-        llm_timeout_s=_env_float("WWHD_LLM_TIMEOUT", 60.0),
-        llm_max_retries=_env_int("WWHD_LLM_MAX_RETRIES", 2),
-        llm_max_tokens=_env_int("WWHD_LLM_MAX_TOKENS", 700),
+        llm_timeout_s=_env_number("WWHD_LLM_TIMEOUT", 60.0),
+        llm_max_retries=_env_number("WWHD_LLM_MAX_RETRIES", 2),
+        llm_max_tokens=_env_number("WWHD_LLM_MAX_TOKENS", 700),
         jwt_secret=_env("JWT_SECRET"),
         top_k=top_k,
     )
