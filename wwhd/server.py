@@ -108,7 +108,9 @@ def serve(host: str, port: int, production: bool = False) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = server_environment(settings)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    print(f"W.W.H.D. server: {url}  (health: {url}/health, API docs: {url}/docs)", flush=True)
+    # The stock /docs page loads its script from a CDN, so it is not advertised here.
+    print(f"W.W.H.D. server: {url}  (health: {url}/health)", flush=True)
+    print(f"Studio: https://smith.langchain.com/studio/?baseUrl={url}", flush=True)
     bin_dir = Path(sys.executable).parent
     if production:
         argv = [
