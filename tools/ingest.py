@@ -21,7 +21,7 @@ from tools.documents import (
     iter_markdown_files,
     parse_document,
 )
-from tools.store import KnowledgeBase, StoredChunk, point_id
+from tools.store import KnowledgeBase, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -213,4 +213,4 @@ def ingest_directory(
     )
 
 
-__all__ = ["IngestReport", "RawDocument", "ingest", "ingest_directory", "point_id"]
+__all__ = ["IngestReport", "RawDocument", "ingest", "ingest_directory"]
