@@ -46,11 +46,6 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
     return CITATION.sub(keep, text), cited
 
 
-def cited_numbers(text: str) -> list[int]:
-    """The distinct [n] numbers an answer cites, in order of first use."""
-    return list(dict.fromkeys(int(n) for n in CITATION.findall(text)))
-
-
 def generate(state: State, context: Context, sources: list[Source]) -> str:
     """A generated, cited answer; raises when the model fails."""
     model = chat_model_for(context)

@@ -7,7 +7,6 @@ ports; the context managers always stop them. Credentials are dummies: never rea
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,18 +16,13 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from wwhd.server import free_port
+
 BIN_DIR = Path(sys.executable).parent
 REGION = "us-east-1"
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing-secret"
 START_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def aws_environment(endpoint: str | None, home: Path) -> dict[str, str]:

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from wwhd.server import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT_S = 180
@@ -99,13 +101,6 @@ def kb_env(ingested_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
         os.environ.pop("WWHD_DATA_DIR", None)
     else:
         os.environ["WWHD_DATA_DIR"] = previous
-
-
-def free_port() -> int:
-    """A free loopback port (2024 may be taken on shared machines)."""
-    from wwhd.server import free_port as pick
-
-    return pick("127.0.0.1")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -215,9 +215,7 @@ def chunk_document(doc: Document, embedding_model: str) -> list[Chunk]:
             digest = hashlib.sha256(
                 f"{embedding_model}\n{chunk.embedding_text}\n{doc.tags}".encode()
             ).hexdigest()
-            chunks.append(
-                Chunk(**{**chunk.__dict__, "content_hash": digest})
-            )
+            chunks.append(replace(chunk, content_hash=digest))
     return chunks
 
 

@@ -51,5 +51,3 @@ def search_knowledge_base(
     sources = search_passages(query, k=max(1, min(k, 20)), tradition=tradition, category=category)
     return format_passages(sources) or "No passages found.", sources
 
-
-RETRIEVAL_TOOLS = [search_knowledge_base]

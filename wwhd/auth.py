@@ -40,6 +40,27 @@ def _unauthorized(reason: str) -> Auth.exceptions.HTTPException:
     )
 
 
+# Most specific first: PyJWT's errors subclass one another (InvalidSignatureError is a
+# DecodeError, every one an InvalidTokenError).
+TOKEN_PROBLEMS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "Token expired"),
+    (jwt.InvalidSignatureError, "Token signature is invalid"),
+    (jwt.InvalidAudienceError, "Token audience is not accepted"),
+    (jwt.InvalidIssuerError, "Token issuer is not accepted"),
+    (jwt.InvalidAlgorithmError, "Token must be signed with HS256"),
+    (jwt.DecodeError, "Token is malformed"),
+)
+
+
+def _token_problem(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"Token lacks the '{exc.claim}' claim"
+    for kind, reason in TOKEN_PROBLEMS:
+        if isinstance(exc, kind):
+            return reason
+    return f"Token is invalid ({exc})"
+
+
 def verify_token(token: str, secret: str) -> dict:
     """Decode and check a bearer token; raise the 401 that says what is wrong with it."""
     audience = os.environ.get("WWHD_JWT_AUDIENCE") or None
@@ -53,22 +74,8 @@ def verify_token(token: str, secret: str) -> dict:
             issuer=issuer,
             options={"require": ["sub", "exp"], "verify_aud": audience is not None},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise _unauthorized("Token expired") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise _unauthorized("Token signature is invalid") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise _unauthorized(f"Token lacks the '{exc.claim}' claim") from exc
-    except jwt.InvalidAudienceError as exc:
-        raise _unauthorized("Token audience is not accepted") from exc
-    except jwt.InvalidIssuerError as exc:
-        raise _unauthorized("Token issuer is not accepted") from exc
-    except jwt.InvalidAlgorithmError as exc:
-        raise _unauthorized("Token must be signed with HS256") from exc
-    except jwt.DecodeError as exc:
-        raise _unauthorized("Token is malformed") from exc
     except jwt.InvalidTokenError as exc:
-        raise _unauthorized(f"Token is invalid ({exc})") from exc
+        raise _unauthorized(_token_problem(exc)) from exc
 
 
 @auth.authenticate

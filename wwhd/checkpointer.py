@@ -104,19 +104,6 @@ class SqliteCheckpointer(AsyncSqliteSaver):
                 )
             await self.conn.commit()
 
-    async def thread_ids(self) -> list[str]:
-        """Every thread id that has at least one checkpoint."""
-        await self.setup()
-        async with self.lock, self.conn.execute(
-            "SELECT DISTINCT thread_id FROM checkpoints"
-        ) as cur:
-            return [row[0] async for row in cur]
-
-    async def ping(self) -> None:
-        """Raise if the database cannot be read (used by /health)."""
-        await self.setup()
-        async with self.lock, self.conn.execute("SELECT 1") as cur:
-            await cur.fetchone()
 
 
 @asynccontextmanager

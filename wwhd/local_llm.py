@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,8 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from wwhd.server import free_port
 
 __all__ = [
     "DEFAULT_HOST",
@@ -475,9 +476,7 @@ def base_url_for(port: int, host: str = DEFAULT_HOST) -> str:
 
 def find_free_port(host: str = DEFAULT_HOST) -> int:
     """Return a TCP port on ``host`` that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_port(host)
 
 
 def server_command(

@@ -2,7 +2,8 @@
 
 import httpx
 import pytest
-from conftest import free_port
+
+from wwhd.server import free_port
 
 pytestmark = pytest.mark.integration
 
