@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install serve ingest test test-fast lint eval bench local-llm lock clean
+.PHONY: help install serve ingest test test-fast lint eval train-router bench local-llm lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -46,10 +46,15 @@ test-fast: $(STAMP) ## unit tests only
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
-eval: $(STAMP) ## run the eval suite in-process; writes evals/reports/
+eval: $(STAMP) ## score the router (understanding test split) and the answers; writes evals/reports/
+	$(BIN)/wwhd eval-router
 	$(BIN)/wwhd eval
 
-bench: $(STAMP) ## load benchmark: concurrent threads x turns against a real server
+train-router: $(STAMP) ## retrain the router's classifier from evals/understanding/data (graphs/model/)
+	$(BIN)/wwhd train-router
+
+bench: $(STAMP) ## benchmarks: router latency, then concurrent threads x turns against a server
+	$(BIN)/python -m evals.understanding.bench
 	$(BIN)/python -m evals.bench
 
 lock: ## re-pin requirements.lock from the current .venv (after changing pyproject.toml)

@@ -71,10 +71,9 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
     sources = state.get("sources") or []
     parts: list[str] = []
     if route == "red_flag":
-        parts.append(prompts.RED_FLAG_GUIDANCE)
-        extra = prompts.RED_FLAG_EXTRA.get(state.get("red_flag") or "")
-        if extra:
-            parts.append(extra)
+        parts.append(red_flag_guidance(state.get("red_flag")))
+    else:
+        parts.extend(possible_red_flag_note(state))
     error = state.get("error")
     if not sources:
         if error:
@@ -105,6 +104,20 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
         "messages": [AIMessage(content="\n\n".join(parts), additional_kwargs=marks)],
         "error": error,
     }
+
+
+def red_flag_guidance(kind: str | None) -> str:
+    """The first paragraph of a red-flag answer: what to do now, for this kind of emergency."""
+    return prompts.RED_FLAG_GUIDANCE.get(kind or "", prompts.RED_FLAG_GENERIC)
+
+
+def possible_red_flag_note(state: State) -> list[str]:
+    """One line of urgent-care guidance when the router saw a possible emergency."""
+    kind = state.get("possible_red_flag")
+    if not kind:
+        return []
+    return [prompts.POSSIBLE_SELF_HARM_NOTE if kind == "self_harm"
+            else prompts.POSSIBLE_RED_FLAG_NOTE]
 
 
 def _extractive(state: State, context: Context, sources: list[Source]) -> str:
@@ -140,6 +153,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict:
         text = prompts.CLARIFY_REPLY
     else:
         text = prompts.OUT_OF_SCOPE_REPLY
+    text = "\n\n".join([*possible_red_flag_note(state), text])
     return {"messages": [AIMessage(content=text)], "sources": []}
 
 

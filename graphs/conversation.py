@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 # additional_kwargs key on assistant messages written because the model or store failed.
 FALLBACK_MARK = "wwhd_fallback"
+
+# Grammar, not vocabulary: a message that points back ("its", "that one", "what about ...")
+# leans on the conversation for its subject.
+_FOLLOW_UP = re.compile(
+    r"\b(it|its|it's|this|that|these|those|they|them|their|he|him|his|she|her|one|there|"
+    r"eso|esto|ello|ça|cela|das|dies|es)\b|"
+    r"^\s*(and|also|what\s+about|how\s+about|more|why|how\s+so|which|y|et|und|und\s+was)\b|"
+    r"\bhow\s+(much|many|often|long|hard)\b|\b(tell\s+me\s+more|elaborate|go\s+on|continue)\b|"
+    r"^\s*(它|这|那|还有)|[它呢]",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether a message points back at earlier turns ("its cautions", "what about ...")."""
+    return bool(_FOLLOW_UP.search(text))
 
 
 def message_text(message: AnyMessage) -> str | None:

@@ -9,11 +9,12 @@ from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from graphs import prompts, rules
+from graphs import prompts
 from graphs.context import Context
-from graphs.conversation import latest_user_text, recent_history
+from graphs.conversation import is_follow_up, latest_user_text, recent_history
 from graphs.models import chat_model_for, forget_models, internal
 from graphs.state import State
+from graphs.vocabulary import bundled_vocabulary
 from tools.retrieval import search_knowledge_base
 from tools.store import EmbeddingMismatch, StoreUnavailable
 
@@ -26,9 +27,14 @@ class SearchQuery(BaseModel):
     query: str = Field(description="the question rewritten to stand alone, names kept exactly")
 
 
+def names_own_subject(text: str) -> bool:
+    """Whether the message names a knowledge-base subject (so it is not a bare follow-up)."""
+    return bundled_vocabulary().match(text).names_subject
+
+
 def rewrite_by_rules(text: str, topic: str | None) -> str:
     """Attach the conversation's subject to a follow-up that does not name its own."""
-    if topic and rules.is_follow_up(text) and not rules.domain_score(text).names_entity:
+    if topic and is_follow_up(text) and not names_own_subject(text):
         return f"{topic}: {text}"
     return text
 
@@ -58,7 +64,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     text = latest_user_text(state["messages"]) or ""
     topic = state.get("topic")
     query = rewrite_by_rules(text, topic)
-    if query == text and rules.is_follow_up(text):
+    if query == text and is_follow_up(text):
         query = rewrite_by_model(text, state, context) or query
     red_flag = state.get("route") == "red_flag"
     call = {
@@ -77,7 +83,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     except (StoreUnavailable, EmbeddingMismatch) as exc:
         log.error("retrieval failed: %s", exc)
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
-    is_new_subject = not rules.is_follow_up(text) or rules.domain_score(text).names_entity
+    is_new_subject = not is_follow_up(text) or names_own_subject(text)
     if sources and (is_new_subject or not topic) and not red_flag:
         topic = sources[0]["title"]
     return {"query": query, "sources": sources, "topic": topic or ""}

@@ -12,6 +12,11 @@ from tools.store import Source
 Route = Literal["tcm", "shaolin", "general", "out_of_scope", "red_flag", "clarify"]
 ROUTES: tuple[str, ...] = Route.__args__  # type: ignore[attr-defined]
 RETRIEVAL_ROUTES = ("tcm", "shaolin", "red_flag")
+RedFlagKind = Literal[
+    "stroke", "cardiac", "breathing", "allergy", "bleeding", "pregnancy", "fever_infection",
+    "poisoning", "heat_stroke", "self_harm", "collapse", "injury", "abdominal",
+]
+RED_FLAG_KINDS: tuple[str, ...] = RedFlagKind.__args__  # type: ignore[attr-defined]
 
 
 class InputState(TypedDict):
@@ -29,7 +34,8 @@ class State(InputState, total=False):
 
     route: Route
     route_reason: str
-    red_flag: str | None
+    red_flag: str | None  # the emergency kind when route is red_flag
+    possible_red_flag: str | None  # a possible emergency: the answer opens with urgent care
     tradition: str | None
     query: str
     sources: list[Source]
@@ -37,4 +43,7 @@ class State(InputState, total=False):
     error: str | None
 
 
-__all__ = ["InputState", "RETRIEVAL_ROUTES", "ROUTES", "Route", "Source", "State"]
+__all__ = [
+    "RED_FLAG_KINDS", "InputState", "RETRIEVAL_ROUTES", "ROUTES", "RedFlagKind", "Route",
+    "Source", "State",
+]

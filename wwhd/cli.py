@@ -72,6 +72,18 @@ def _eval(args: argparse.Namespace) -> int:
     return run_evals(args)
 
 
+def _train_router(args: argparse.Namespace) -> int:
+    from evals.understanding.train import main as train
+
+    return train(args)
+
+
+def _eval_router(args: argparse.Namespace) -> int:
+    from evals.understanding.evaluate import main as evaluate_router
+
+    return evaluate_router(args)
+
+
 def _deploy_module():
     """deploy/deploy.py: a script beside the package (also run as `python deploy/deploy.py`)."""
     import importlib.util
@@ -147,6 +159,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(evaluate)
     evaluate.set_defaults(func=_eval)
+
+    train_router = commands.add_parser(
+        "train-router",
+        help="train the router's question classifier from evals/understanding/data",
+        description="Fit the router's classifier (red flags, injections, scope, topic) on the "
+        "understanding dataset's train and dev splits and write graphs/model/. The test split "
+        "is never read. Needs the dev extra (scikit-learn).",
+    )
+    from evals.understanding.train import add_arguments as add_train_arguments
+
+    add_train_arguments(train_router)
+    train_router.set_defaults(func=_train_router)
+
+    eval_router = commands.add_parser(
+        "eval-router",
+        help="score the router on the understanding dataset (test split by default)",
+        description="Route every labelled message (conversation replayed) and report red-flag "
+        "recall by kind, false alarms, scope, injection and routing accuracy, slices and "
+        "confusion matrices. --gate exits 1 outside evals/understanding/thresholds.json.",
+    )
+    from evals.understanding.evaluate import add_arguments as add_eval_router_arguments
+
+    add_eval_router_arguments(eval_router)
+    eval_router.set_defaults(func=_eval_router)
     deploy = commands.add_parser(
         "deploy",
         help="register the ECS task definition and create or update the Fargate service",
@@ -166,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command in ("ingest", "serve", "eval"):
+        if args.command in ("ingest", "serve", "eval", "eval-router"):
             # Before settings are read: OPENAI_API_KEY also picks the embedding model.
             load_secrets_into_environ()
         return args.func(args)

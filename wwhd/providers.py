@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from tools.embeddings import E5_DIMENSIONS, E5_MODEL_NAME, E5Embeddings
+from tools.embeddings import E5_DIMENSIONS, E5_MODEL_NAME, E5Embeddings, shared_e5
 from wwhd.settings import Settings
 
 DEFAULT_OPENAI_CHAT_MODEL = "gpt-4.1-mini"
@@ -94,7 +94,7 @@ def _dense_embeddings(
     model: str, base_url: str | None, openai_key: str | None, llm_key: str | None
 ) -> Embeddings:
     if model == E5_MODEL_NAME:
-        return E5Embeddings()
+        return shared_e5()
     from langchain_openai import OpenAIEmbeddings
 
     # Against a local server tiktoken would try to download its encoding; skip that check.

@@ -12,8 +12,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_sdk import get_client
 
 from graphs import prompts
+from graphs.classifier import bundled_classifier
 from graphs.context import Context
-from graphs.router import route_question
+from graphs.router import TOPIC_ROUTES, read_message, route_question
 from graphs.state import ROUTES
 
 pytestmark = pytest.mark.llm
@@ -35,11 +36,13 @@ def cited(text: str) -> set[int]:
     return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
 
 
-def test_the_model_makes_a_routing_decision(with_model):
-    # No herb, formula, point or Shaolin name: the rules step aside and the model decides.
-    state = {"messages": [HumanMessage(content="Can you recommend a good laptop?")]}
+def test_the_model_judges_every_turn_and_the_router_still_decides(with_model):
+    text = "Can you recommend a good laptop?"
+    state = {"messages": [HumanMessage(content=text)]}
+    reading = read_message(text, state, Context(), bundled_classifier())
+    assert reading.judgement is not None  # the real model answered the structured call
+    assert reading.judgement.route in TOPIC_ROUTES
     decision = route_question(state, SimpleNamespace(context=Context()))
-    assert decision["route_reason"] == "model"
     assert decision["route"] in ROUTES
 
 
