@@ -13,7 +13,7 @@ FALLBACK_MARK = "wwhd_fallback"
 # leans on the conversation for its subject.
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|this|that|these|those|they|them|their|he|him|his|she|her|one|there|"
-    r"eso|esto|ello|ça|cela|das|dies|es)\b|"
+    r"eso|esto|ello|ça|cela|dies)\b|"
     r"^\s*(and|also|what\s+about|how\s+about|more|why|how\s+so|which|y|et|und|und\s+was)\b|"
     r"\bhow\s+(much|many|often|long|hard)\b|\b(tell\s+me\s+more|elaborate|go\s+on|continue)\b|"
     r"^\s*(它|这|那|还有)|[它呢]",

@@ -32,9 +32,9 @@ def names_own_subject(text: str) -> bool:
     return bundled_vocabulary().match(text).names_subject
 
 
-def rewrite_by_rules(text: str, topic: str | None) -> str:
+def rewrite_by_rules(text: str, topic: str | None, points_back: bool) -> str:
     """Attach the conversation's subject to a follow-up that does not name its own."""
-    if topic and is_follow_up(text) and not names_own_subject(text):
+    if topic and points_back and not names_own_subject(text):
         return f"{topic}: {text}"
     return text
 
@@ -63,8 +63,10 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     context = runtime.context or Context()
     text = latest_user_text(state["messages"]) or ""
     topic = state.get("topic")
-    query = rewrite_by_rules(text, topic)
-    if query == text and is_follow_up(text):
+    # The router read it as a follow-up ("y en el embarazo?"), or it points back ("its cautions").
+    points_back = state.get("route_reason") == "follow_up" or is_follow_up(text)
+    query = rewrite_by_rules(text, topic, points_back)
+    if query == text and points_back:
         query = rewrite_by_model(text, state, context) or query
     red_flag = state.get("route") == "red_flag"
     call = {
@@ -83,7 +85,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     except (StoreUnavailable, EmbeddingMismatch) as exc:
         log.error("retrieval failed: %s", exc)
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
-    is_new_subject = not is_follow_up(text) or names_own_subject(text)
+    is_new_subject = not points_back or names_own_subject(text)
     if sources and (is_new_subject or not topic) and not red_flag:
         topic = sources[0]["title"]
     return {"query": query, "sources": sources, "topic": topic or ""}

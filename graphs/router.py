@@ -75,6 +75,7 @@ class Reading:
     pattern_kind: str | None
     pattern_injection: bool
     judgement: Judgement | None
+    kind: str | None = None  # the emergency kind of the stronger reading (alone or in context)
 
 
 def _decision(route: str, reason: str, tradition: str | None = None, **extra) -> dict:
@@ -126,6 +127,7 @@ def read_message(text: str, state: State, context: Context,
     # "he's gone grey and sweaty" after "my dad has chest pain", "y en el embarazo?" after a
     # question about Dang Gui: the two turns read together.
     in_context = classifier.classify(f"{previous}\n{text}") if previous else None
+    strongest = in_context if in_context and in_context.red_flag > verdict.red_flag else verdict
     return Reading(
         verdict=verdict,
         in_context=in_context,
@@ -133,6 +135,7 @@ def read_message(text: str, state: State, context: Context,
         pattern_kind=red_flag_pattern(text),
         pattern_injection=injection_pattern(text),
         judgement=judge_by_model(text, state, context, verdict),
+        kind=strongest.kind,
     )
 
 
@@ -148,14 +151,15 @@ def decide(reading: Reading, state: State, classifier: QuestionClassifier, text:
     thresholds = classifier.thresholds
     verdict, judgement = reading.verdict, reading.judgement
     model_flag = bool(judgement and judgement.emergency)
-    model_kind = (judgement.emergency_kind if judgement else None) or verdict.kind
+    kind_read = reading.kind or verdict.kind
+    model_kind = (judgement.emergency_kind if judgement else None) or kind_read
     certain = reading.red_flag >= thresholds.red_flag
     possible = reading.red_flag >= thresholds.possible_red_flag
     if reading.pattern_kind or certain or (model_flag and possible):
         layer = "pattern" if reading.pattern_kind else "classifier" if certain else "model"
-        kind = reading.pattern_kind or (verdict.kind if certain else model_kind)
+        kind = reading.pattern_kind or (kind_read if certain else model_kind)
         return _decision("red_flag", f"red_flag:{layer}", red_flag=kind)
-    note = (model_kind if model_flag and not possible else verdict.kind) \
+    note = (model_kind if model_flag and not possible else kind_read) \
         if possible or model_flag else None
     # Likewise an injection needs the pattern, the classifier, or the model with the
     # classifier's support (at least half its threshold).

@@ -113,4 +113,5 @@ def test_out_of_scope_and_red_flag_over_http(shared_server):
                 {"role": "user", "content": "Sudden chest pain and my left arm went numb"}]}},
         ).json()
         assert flag["route"] == "red_flag"
-        assert flag["messages"][-1]["content"].startswith("**This may be a medical emergency")
+        assert flag["red_flag"] == "cardiac"
+        assert flag["messages"][-1]["content"].startswith("**This may be a heart attack. Call")
