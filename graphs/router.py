@@ -36,7 +36,7 @@ from graphs.context import Context
 from graphs.conversation import is_follow_up, latest_user_text, message_text, recent_history
 from graphs.models import chat_model_for, forget_models, internal
 from graphs.patterns import injection_pattern, red_flag_pattern
-from graphs.state import RED_FLAG_KINDS, InputState, State
+from graphs.state import InputState, RedFlagKind, State
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ TOPIC_ROUTES = ("tcm", "shaolin", "general", "out_of_scope", "clarify")
 IN_DOMAIN = ("tcm", "shaolin")
 # Below this share of the topic probability the classifier is unsure: the model (if any) decides.
 CONFIDENT = 0.75
+# A message read as small talk or another subject joins the conversation only if it points back
+# and, alone, still has this much TCM/Shaolin probability (train + dev conversations: it keeps
+# "ty that actually helps a lot" small talk while "can I take it with paracetamol" follows up).
+FOLLOW_UP_MIN_IN_DOMAIN = 0.01
 
 
 class Judgement(BaseModel):
@@ -56,7 +60,7 @@ class Judgement(BaseModel):
         description="true if it describes an acute medical emergency happening now to the "
         "writer or someone with them, or a current intent to self-harm"
     )
-    emergency_kind: Literal[RED_FLAG_KINDS] | None = Field(  # type: ignore[valid-type]
+    emergency_kind: RedFlagKind | None = Field(
         default=None, description="the kind of emergency, when emergency is true"
     )
     injection: bool = Field(
@@ -146,7 +150,7 @@ def decide(reading: Reading, state: State, classifier: QuestionClassifier, text:
     emergency threshold) or two that agree (the model and the classifier at least in its
     "possible" band). A model alone adds the urgent-care line to the normal answer: it adds a
     red flag, never removes one, and a weak model cannot send ordinary questions to the
-    emergency reply (the 0.5B test model called 14 of 25 ordinary messages emergencies).
+    emergency reply (the 0.5B test model called 16 of 25 ordinary messages emergencies).
     """
     thresholds = classifier.thresholds
     verdict, judgement = reading.verdict, reading.judgement
@@ -173,19 +177,37 @@ def decide(reading: Reading, state: State, classifier: QuestionClassifier, text:
     if judgement is not None and confidence < CONFIDENT and judgement.route in ranked[:2]:
         # Where the classifier is unsure the model settles it, between its two likeliest.
         route, reason = judgement.route, "model"
-    previous = state.get("route")
-    if (previous in IN_DOMAIN and reading.in_context is not None and route != previous
-            and not verdict.match.names_subject
-            and (route == "clarify" or confidence < CONFIDENT or is_follow_up(text))):
+    if _continues_conversation(route, confidence, text, verdict, state.get("route")):
         # A message that names no subject of its own and is vague, unsure or points back
         # ("which liniment?", "how long should I hold it?") is read with the previous turn.
-        in_context, _ = reading.in_context.best(TOPIC_ROUTES)
+        in_context, _ = reading.in_context.best(TOPIC_ROUTES) if reading.in_context \
+            else (None, 0.0)
         if in_context in IN_DOMAIN:
             route, reason = in_context, "follow_up"
     tradition = route if route in IN_DOMAIN else None
     if route in IN_DOMAIN and verdict.match.tcm and verdict.match.shaolin:
         tradition = None  # a question that spans both traditions searches both
     return _decision(route, reason, tradition, possible_red_flag=note)
+
+
+def _continues_conversation(route: str, confidence: float, text: str, verdict: Verdict,
+                            previous: str | None) -> bool:
+    """Whether the message may belong to the TCM or Shaolin conversation it is part of.
+
+    Vague messages do; so do in-domain readings that point back or that the classifier is
+    unsure of. A reading of small talk or another subject ("thanks, that helps", "OK, and how do
+    I bake sourdough?") stands unless the message points back and keeps some domain probability:
+    answering a new, unrelated request from the old topic is worse than a scope reply.
+    """
+    if previous not in IN_DOMAIN or route == previous or verdict.match.names_subject:
+        return False
+    if route == "clarify":
+        return True
+    points_back, unsure = is_follow_up(text), confidence < CONFIDENT
+    if route in ("out_of_scope", "general"):
+        in_domain = sum(verdict.probabilities.get(r, 0.0) for r in IN_DOMAIN)
+        return points_back and in_domain >= FOLLOW_UP_MIN_IN_DOMAIN
+    return points_back or unsure
 
 
 def route_question(state: State, runtime: Runtime[Context]) -> dict:

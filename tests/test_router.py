@@ -6,6 +6,8 @@ bundled e5 embedding.
 
 import dataclasses
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -156,3 +158,18 @@ def test_the_committed_artefact_is_what_the_training_command_produces(tmp_path):
     same = [committed.classify(t).best(committed.route_head.classes)[0]
             == fresh.classify(t).best(fresh.route_head.classes)[0] for t in dev]
     assert np.mean(same) >= 0.98
+
+
+def test_the_server_side_needs_no_training_libraries():
+    # The image installs the runtime dependencies only: no scikit-learn or scipy there.
+    code = (
+        "import sys; sys.modules.update(sklearn=None, scipy=None)\n"
+        "from wwhd.cli import build_parser; build_parser()\n"
+        "import graphs.wwhd\n"
+        "from graphs.classifier import bundled_classifier\n"
+        "print(bundled_classifier().classify('hello there').probabilities['general'] > 0.5)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=MODEL_DIR.parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"

@@ -11,13 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graphs.state import RED_FLAG_KINDS, ROUTES
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = ("train", "dev", "test")
-ROUTES = ("tcm", "shaolin", "general", "out_of_scope", "red_flag", "clarify")
-RED_FLAG_KINDS = (
-    "stroke", "cardiac", "breathing", "allergy", "bleeding", "pregnancy", "fever_infection",
-    "poisoning", "heat_stroke", "self_harm", "collapse", "injury", "abdominal",
-)
 INJECTION = "injection"
 
 

@@ -22,9 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
 
 from evals.understanding.dataset import Message, load_splits
@@ -98,9 +95,10 @@ def dense_weights(dense_dim: int, head: str) -> np.ndarray:
     return weights
 
 
-def design_matrix(features: list[Features], weights: np.ndarray | None = None
-                  ) -> sparse.csr_matrix:
-    """Dense (weighted) and hashed parts side by side, one row per message."""
+def design_matrix(features: list[Features], weights: np.ndarray | None = None):
+    """Dense (weighted) and hashed parts side by side, one row per message (scipy CSR)."""
+    from scipy import sparse
+
     dense = np.stack([f.dense for f in features])
     if weights is not None:
         dense = dense * weights
@@ -113,14 +111,18 @@ def design_matrix(features: list[Features], weights: np.ndarray | None = None
     return sparse.hstack([sparse.csr_matrix(dense), hashed], format="csr")
 
 
-def fit(X: sparse.csr_matrix, y: list[str], C: float) -> LogisticRegression:
-    """One multinomial logistic regression, classes balanced."""
+def fit(X, y: list[str], C: float):
+    """One multinomial logistic regression, classes balanced (scikit-learn: the dev extra)."""
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
     return model.fit(X, y)
 
 
 def out_of_fold(X, y: list[str], groups: list[str], C: float) -> tuple[np.ndarray, list[str]]:
     """Held-out probabilities for every row (folds grouped by family)."""
+    from sklearn.model_selection import GroupKFold
+
     classes = sorted(set(y))
     proba = np.zeros((len(y), len(classes)))
     y_arr = np.array(y)
