@@ -143,7 +143,8 @@ def choose_thresholds(p_red: np.ndarray, is_red: np.ndarray, in_domain: np.ndarr
     - red_flag (emergency route): the lowest threshold with at most MAX_FALSE_ALARMS of in-domain
       questions above it, or the possible threshold if that is higher. What falls between the
       two still gets urgent-care guidance first, so recall is counted over both tiers;
-    - injection: the lowest threshold with at most MAX_FALSE_INJECTIONS of other messages above.
+    - injection: the lowest threshold with at most MAX_FALSE_INJECTIONS of other messages above,
+      kept between 0.2 and 0.6 so that neither a noisy fold nor a lucky one sets it.
     """
     reds = np.sort(p_red[is_red])
     possible = float(reds[int(np.floor((1 - POSSIBLE_RECALL) * len(reds)))])
