@@ -68,7 +68,6 @@ class Verdict:
     probabilities: dict[str, float]  # of the route head
     red_flag: float  # likelihood (red-flag head) that it describes an emergency happening now
     kind: str | None  # the most likely emergency kind
-    kind_probability: float
     match: DomainMatch
 
     @property
@@ -97,7 +96,6 @@ class QuestionClassifier:
         passages: np.ndarray,
         passage_is_tcm: np.ndarray,
         embed: Embed,
-        metadata: dict | None = None,
     ) -> None:
         self.route_head = route_head
         self.red_head = red_head
@@ -107,7 +105,6 @@ class QuestionClassifier:
         self.passages = passages
         self.passage_is_tcm = passage_is_tcm
         self.embed = embed
-        self.metadata = metadata or {}
 
     @classmethod
     def load(cls, embed: Embed, directory: Path = MODEL_DIR) -> QuestionClassifier:
@@ -137,7 +134,7 @@ class QuestionClassifier:
             passage_is_tcm = arrays["passage_is_tcm"].astype(bool)
         return cls(
             heads["route"], heads["red"], heads["kind"], Thresholds(**meta["thresholds"]),
-            Vocabulary.load(directory / "vocabulary.json"), passages, passage_is_tcm, embed, meta,
+            Vocabulary.load(directory / "vocabulary.json"), passages, passage_is_tcm, embed,
         )
 
     def features(self, text: str) -> tuple[Features, DomainMatch]:
@@ -151,12 +148,10 @@ class QuestionClassifier:
         """Route probabilities and the likeliest emergency kind of one message."""
         features, match = self.features(text)
         kinds = self.kind_head.probabilities(features)
-        kind = max(kinds, key=kinds.get) if kinds else None
         return Verdict(
             probabilities=self.route_head.probabilities(features),
             red_flag=self.red_head.probabilities(features)["red_flag"],
-            kind=kind,
-            kind_probability=kinds.get(kind, 0.0) if kind else 0.0,
+            kind=max(kinds, key=kinds.get) if kinds else None,
             match=match,
         )
 

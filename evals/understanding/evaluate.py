@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from langchain_core.messages import AIMessage, HumanMessage
 from tqdm import tqdm
 
+from evals import gate
 from evals.understanding.dataset import INJECTION, RED_FLAG_KINDS, ROUTES, Message, load_splits
 from graphs.context import Context
 
@@ -145,28 +146,10 @@ def confusion(results: list[Routed]) -> dict:
             "kinds": {k: dict(v) for k, v in kinds.items()}}
 
 
-def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict]:
-    """Gate thresholds: metric -> {"min": x} or {"max": x}."""
-    return json.loads(path.read_text())["metrics"]
-
-
-def check_gate(summary: dict, thresholds: dict | None = None) -> tuple[bool, str]:
+def check_gate(summary: dict, path: Path = THRESHOLDS_FILE) -> tuple[bool, str]:
     """Whether every gated metric is within its bound, and a table naming the failures."""
-    thresholds = thresholds if thresholds is not None else load_thresholds()
-    lines = [f"{'metric':<34} {'value':>7} {'bound':>10}  result", "-" * 62]
-    failed = []
-    for metric, bound in thresholds.items():
-        value = summary.get(metric)
-        if "min" in bound:
-            ok, shown = value is not None and value >= bound["min"], f">= {bound['min']:.3f}"
-        else:
-            ok, shown = value is not None and value <= bound["max"], f"<= {bound['max']:.3f}"
-        lines.append(f"{metric:<34} {'n/a' if value is None else f'{value:.3f}':>7} "
-                     f"{shown:>10}  {'ok' if ok else 'FAIL'}")
-        if not ok:
-            failed.append(metric)
-    lines.append(f"Router gate FAILED: {', '.join(failed)}." if failed else "Router gate passed.")
-    return not failed, "\n".join(lines)
+    passed, rows = gate.check_gate(summary, gate.load_thresholds(path))
+    return passed, gate.format_gate(rows, "Router gate")
 
 
 def evaluate(split: str = "test", context: Context | None = None,

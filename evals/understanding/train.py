@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from evals.understanding.dataset import Message, load_splits
+from evals.understanding.dataset import load_splits
 from graphs.classifier import MODEL_DIR, ROUTE_CLASSES
 from graphs.features import NGRAM_DIM, Features, featurize, retrieval_evidence
 from graphs.vocabulary import build_vocabulary
@@ -65,11 +65,6 @@ def embed_all(texts: list[str], progress: bool = True, passages: bool = False) -
         CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
         np.savez(CACHE_FILE, **cache)
     return np.stack([cache[k] for k in keys])
-
-
-def training_text(message: Message) -> str:
-    """What the classifier is trained on: the message itself (the router adds the context)."""
-    return message.text
 
 
 def corpus_passages(corpus_dir: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +183,7 @@ def train(out_dir: Path = MODEL_DIR, corpus_dir: Path = Path("corpus"),
     vocabulary = build_vocabulary(corpus_dir)
     passages, passage_is_tcm = corpus_passages(corpus_dir, progress)
     messages = [m for m in load_splits(("train", "dev")) if not m.is_follow_up]
-    texts = [training_text(m) for m in messages]
+    texts = [m.text for m in messages]  # the message alone; the router adds the context
     embeddings = embed_all(texts, progress)
     features = [featurize(t, e, vocabulary.match(t),
                           retrieval_evidence(e, passages, passage_is_tcm))
