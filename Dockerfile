@@ -9,20 +9,20 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 WORKDIR /app
-# Dependencies first, so their layer survives code changes: the project's own dependencies at
-# requirements.lock's versions. The lock also pins the test and dev tools (pytest, ruff, moto,
-# seaweedfs), which must not ship, so it is a constraint here rather than the install list.
-# Binary wheels only (forbiddenfruit is pure Python and ships no wheel): no compiler needed.
-COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/runtime.txt \
- && pip install --only-binary=:all: --no-binary=forbiddenfruit \
-        --constraint requirements.lock --requirement /tmp/runtime.txt
-COPY . .
-# Editable, so the code stays at /app where the server finds langgraph.json and graphs/.
-# Byte-compiled here because the app user cannot write into /app at run time.
-RUN pip install --no-deps --editable . \
- && python -m compileall -q wwhd graphs tools evals \
- && chmod 0755 deploy/entrypoint.sh
+# Dependencies first, so their layer survives code changes: requirements.lock is the runtime set
+# only (the test and dev tools live in requirements-dev.lock), every file hash-checked.
+# Binary wheels only (forbiddenfruit is pure Python and ships no wheel: its sdist, hash-pinned in
+# the lock, is built; pip fetches that build's setuptools unhashed): no compiler needed.
+COPY requirements.lock ./
+RUN pip install --require-hashes --only-binary=:all: --no-binary=forbiddenfruit \
+        --requirement requirements.lock
+COPY . /src
+# The project as a built wheel (one package, `wwhd`; byte-compiled by pip at install), not an
+# editable checkout. /app keeps what is not code: the bundled corpus and the deploy scripts.
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
+ && pip install --no-deps /tmp/dist/*.whl \
+ && mkdir -p /app && cp -r /src/corpus /src/deploy /app/ \
+ && chmod 0755 /app/deploy/entrypoint.sh
 
 # -- runtime: the virtualenv and the code, no build tools, a non-root user ---------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -50,7 +50,7 @@ WORKDIR /data
 EXPOSE 8000
 # uvicorn finishes in-flight requests for up to 20 s on SIGTERM; ECS waits stopTimeout (30 s).
 STOPSIGNAL SIGTERM
-# The first start embeds the bundled corpus before listening: allow it a long start period.
+# Liveness (/ok). The first start embeds the bundled corpus before listening: a long start period.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 \
     CMD ["/opt/venv/bin/python", "/app/deploy/healthcheck.py"]
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]

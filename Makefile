@@ -13,10 +13,10 @@ export LANGGRAPH_NO_VERSION_CHECK := true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
@@ -33,15 +33,16 @@ tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 	@touch $@
 
 local-llm: $(STAMP) ## provision and run the local model server (llama.cpp + Qwen2.5 0.5B)
-	$(BIN)/python -m wwhd.local_llm serve
+	$(BIN)/python -m devtools.local_llm serve
 
-test: $(STAMP) tests/js/node_modules ## lint, then every test (unit, integration, llm, eval gate)
+test: $(STAMP) tests/js/node_modules ## lint, layers, then every test (unit, component, integration, llm)
 	$(BIN)/ruff check .
-	$(BIN)/python -m wwhd.local_llm provision
+	$(BIN)/python -m devtools.layers
+	$(BIN)/python -m devtools.local_llm provision
 	$(BIN)/python -m pytest -ra
 
-test-fast: $(STAMP) ## unit tests only
-	$(BIN)/python -m pytest -ra -m "not integration and not llm"
+test-fast: $(STAMP) ## unit tests only (no I/O; well under a minute)
+	$(BIN)/python -m pytest -ra tests/unit
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
@@ -54,11 +55,26 @@ train-router: $(STAMP) ## retrain the router's classifier from evals/understandi
 	$(BIN)/wwhd train-router
 
 bench: $(STAMP) ## benchmarks: router latency, then concurrent threads x turns against a server
-	$(BIN)/python -m evals.understanding.bench
-	$(BIN)/python -m evals.bench
+	$(BIN)/python -m devtools.router_bench
+	$(BIN)/python -m devtools.bench
 
-lock: ## re-pin requirements.lock from the current .venv (after changing pyproject.toml)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^wwhd' > requirements.lock
+# The locks are made with uv rather than pip-tools: `uv pip compile --universal` writes ONE
+# resolution valid on Python 3.11 and 3.12 (environment markers where they differ) and hashes every
+# file in the same step. requirements.lock: the runtime dependencies; requirements-dev.lock: those
+# plus the dev extra, constrained to requirements.lock's versions. Existing pins are kept (uv
+# prefers the versions already in an output file); a pin changed in pyproject.toml moves only what
+# it must. PyPI comes first, so each pin carries the hashes of all its files (every platform and
+# Python); then this machine's pip.conf sources (local indexes, wheel folder, constraints), if any.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
+	--index-strategy unsafe-best-match --index https://pypi.org/simple \
+	$(addprefix --index file://,$(wildcard /opt/pypi/simple /opt/pypi-more/simple)) \
+	$(addprefix --find-links ,$(wildcard /opt/wheels)) \
+	$(addprefix -c ,$(wildcard /etc/xdg/pip/constraints.txt)) \
+	--custom-compile-command "make lock" --quiet
+
+lock: $(STAMP) ## re-pin requirements.lock and requirements-dev.lock (after changing pyproject.toml)
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
 
 clean: ## remove the virtual environments and local data
 	rm -rf $(VENV) .venv-llm data evals/reports tests/js/node_modules

@@ -1,12 +1,13 @@
-"""Container health check: exit 0 when GET /health answers 200, else 1 with the reason.
+"""Container health check (liveness): exit 0 when GET /ok answers 200, else 1 with the reason.
 
-Used by the Dockerfile's HEALTHCHECK and the ECS task definition. The image has no curl, and the
-standard library keeps this to one small interpreter start per check.
+Used by the Dockerfile's HEALTHCHECK and the ECS task definition. Liveness only: a dependency
+that is down (the chat model, a Qdrant server) must not get the task replaced, which would turn
+a degraded service into an outage; `/health` reports readiness for people and monitors. The
+image has no curl, and the standard library keeps this to one small interpreter start per check.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import urllib.error
@@ -16,18 +17,13 @@ TIMEOUT_S = 8
 
 
 def main() -> int:
-    """Probe http://127.0.0.1:$PORT/health once."""
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health"
+    """Probe http://127.0.0.1:$PORT/ok once."""
+    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/ok"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             return 0 if response.status == 200 else 1
     except urllib.error.HTTPError as exc:
-        # 503 names the failing dependencies: print them so `docker inspect` / ECS shows why.
-        try:
-            failing = json.loads(exc.read() or b"{}").get("failing")
-        except ValueError:
-            failing = None
-        print(f"{url}: HTTP {exc.code}, failing: {failing}", file=sys.stderr)
+        print(f"{url}: HTTP {exc.code}", file=sys.stderr)
     except (OSError, urllib.error.URLError) as exc:
         print(f"{url}: {exc}", file=sys.stderr)
     return 1

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from evals.dataset import EvalCase
+from wwhd.evals.dataset import EvalCase
 
 RETRIEVAL_K = 5
 CITATION = re.compile(r"\[(\d+)\]")

@@ -11,12 +11,12 @@ Function-calling structured output keeps small local judges working (json_schema
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from evals.dataset import EvalCase
-from evals.evaluators import Answered
+from wwhd.core.settings import Settings, load_settings
+from wwhd.evals.dataset import EvalCase
+from wwhd.evals.evaluators import Answered
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,11 @@ class Judge:
         return scores
 
 
-def make_judge() -> Judge | None:
-    """The configured judge, or None."""
-    base_url = os.environ.get("WWHD_JUDGE_BASE_URL")
-    model = os.environ.get("WWHD_JUDGE_MODEL")
-    if not base_url and not (model and os.environ.get("OPENAI_API_KEY")):
+def make_judge(settings: Settings | None = None) -> Judge | None:
+    """The judge the settings configure (`WWHD_JUDGE_*`), or None."""
+    settings = settings or load_settings()
+    base_url, model = settings.judge_base_url, settings.judge_model
+    if not base_url and not (model and settings.openai_api_key):
         return None
     from langchain_openai import ChatOpenAI
     from openevals.llm import create_llm_as_judge
@@ -62,7 +62,7 @@ def make_judge() -> Judge | None:
     chat = ChatOpenAI(
         model=model or "judge",
         base_url=base_url,
-        api_key=os.environ.get("WWHD_JUDGE_API_KEY", "not-needed") if base_url else None,
+        api_key=(settings.judge_api_key or "not-needed") if base_url else settings.openai_api_key,
         temperature=0,
         timeout=120,
         max_retries=1,

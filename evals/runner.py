@@ -21,10 +21,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from evals.dataset import SPLITS, EvalCase, load_cases
-from evals.evaluators import METRICS, Answered, score
-from evals.gate import THRESHOLDS_FILE, check_gate, format_gate
-from evals.judge import Judge, make_judge
+from wwhd.evals.dataset import SPLITS, EvalCase, load_cases
+from wwhd.evals.evaluators import METRICS, Answered, score
+from wwhd.evals.gate import THRESHOLDS_FILE, check_gate, format_gate
+from wwhd.evals.judge import Judge, make_judge
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def in_process_target() -> Target:
     from langchain_core.messages import AIMessage
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from graphs.context import Context
-    from graphs.wwhd import builder
+    from wwhd.graphs.context import Context
+    from wwhd.graphs.wwhd import builder
 
     graph = builder.compile(checkpointer=InMemorySaver())
     context = Context(top_k=EVAL_TOP_K)
@@ -213,8 +213,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the suite as the command line asked; returns the exit code."""
-    from evals.report import write_report
-    from evals.upload import upload_to_langsmith
+    from wwhd.evals.report import write_report
+    from wwhd.evals.upload import upload_to_langsmith
 
     splits = SPLITS if args.split == "all" else (args.split,)
     cases = load_cases(

@@ -15,19 +15,30 @@ from langchain_core.messages import AIMessage
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 
-from graphs import prompts
-from graphs.context import Context
-from graphs.conversation import FALLBACK_MARK, latest_user_text, recent_history
-from graphs.extractive import compose_extractive
-from graphs.models import chat_model_for, forget_models
-from graphs.state import State
-from tools.retrieval import format_passages
-from tools.store import Source
+from wwhd.graphs import prompts
+from wwhd.graphs.context import Context
+from wwhd.graphs.conversation import FALLBACK_MARK, latest_user_text, recent_history
+from wwhd.graphs.extractive import compose_extractive
+from wwhd.graphs.state import Route, RouteReason, Source, State
+from wwhd.tools.retrieval import format_passages
 
 log = logging.getLogger(__name__)
 
 CITATION = re.compile(r"\[(\d+)\]")
-MEDICAL_ROUTES = ("tcm", "red_flag")
+# Answers on these routes end with the safety note.
+MEDICAL_ROUTES = frozenset({Route.TCM, Route.RED_FLAG})
+# Direct replies: by what was wrong with the input first, else by route.
+REPLIES_BY_REASON = {
+    RouteReason.PROMPT_INJECTION: prompts.INJECTION_REPLY,
+    RouteReason.EMPTY: prompts.EMPTY_MESSAGE_REPLY,
+    RouteReason.NON_TEXT: prompts.NON_TEXT_REPLY,
+    RouteReason.TOO_LONG: prompts.TOO_LONG_REPLY,
+}
+REPLIES_BY_ROUTE = {
+    Route.GENERAL: prompts.GREETING_REPLY,
+    Route.CLARIFY: prompts.CLARIFY_REPLY,
+    Route.OUT_OF_SCOPE: prompts.OUT_OF_SCOPE_REPLY,
+}
 
 
 def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
@@ -48,8 +59,9 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
 
 def generate(state: State, context: Context, sources: list[Source]) -> str:
     """A generated, cited answer; raises when the model fails."""
-    model = chat_model_for(context)
-    assert model is not None
+    model = context.deps.chat_model(context.chat_model)
+    if model is None:
+        raise RuntimeError("generate() needs a chat model; the extractive answer has none")
     system = prompts.ANSWER_SYSTEM.format(
         scope=prompts.ASSISTANT_SCOPE, passages=format_passages(sources)
     )
@@ -67,10 +79,10 @@ def generate(state: State, context: Context, sources: list[Source]) -> str:
 def answer(state: State, runtime: Runtime[Context]) -> dict:
     """Compose the answer for a retrieval route (tcm, shaolin, red_flag)."""
     context = runtime.context or Context()
-    route = state.get("route", "tcm")
+    route = state.get("route", Route.TCM)
     sources = state.get("sources") or []
     parts: list[str] = []
-    if route == "red_flag":
+    if route == Route.RED_FLAG:
         parts.append(red_flag_guidance(state.get("red_flag")))
     else:
         parts.extend(possible_red_flag_note(state))
@@ -78,17 +90,17 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
     if not sources:
         if error:
             parts.append(prompts.STORE_DOWN_REPLY.format(error=error))
-        elif route != "red_flag":
+        elif route != Route.RED_FLAG:
             parts.append(prompts.NO_PASSAGES_REPLY)
-    elif route == "red_flag":
+    elif route == Route.RED_FLAG:
         parts.append(prompts.RED_FLAG_AFTER)
         parts.append(_extractive(state, context, sources))
-    elif chat_model_for(context) is not None:
+    elif context.deps.chat_model(context.chat_model) is not None:
         try:
             parts.append(generate(state, context, sources))
         except Exception as exc:
             log.error("answer model failed: %s", exc)
-            forget_models()
+            context.deps.forget_models()
             error = f"chat model unavailable: {type(exc).__name__}"
             parts.append(prompts.MODEL_DOWN_REPLY.format(error=error))
             parts.append(_extractive(state, context, sources))
@@ -121,38 +133,20 @@ def possible_red_flag_note(state: State) -> list[str]:
 
 
 def _extractive(state: State, context: Context, sources: list[Source]) -> str:
-    from tools.store import open_knowledge_base
-    from wwhd.settings import load_settings
-
     question = latest_user_text(state["messages"]) or ""
     query = state.get("query") or question
-    try:
-        embeddings = open_knowledge_base(load_settings()).dense
-    except Exception:  # the store being down must not stop a quote-only answer
-        embeddings = None
+    embeddings = context.deps.embeddings()  # None when the store is down: quotes still work
     return compose_extractive(query, sources, context.max_quotes, embeddings, question)
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
     """Direct replies that need no retrieval: small talk, scope, clarification, bad input."""
     context = runtime.context or Context()
-    reason = state.get("route_reason", "")
-    route = state.get("route")
-    if reason == "prompt_injection":
-        text = prompts.INJECTION_REPLY
-    elif reason == "empty":
-        text = prompts.EMPTY_MESSAGE_REPLY
-    elif reason == "non_text":
-        text = prompts.NON_TEXT_REPLY
-    elif reason == "too_long":
+    reason, route = state.get("route_reason", ""), state.get("route")
+    text = REPLIES_BY_REASON.get(reason) or REPLIES_BY_ROUTE.get(route, prompts.OUT_OF_SCOPE_REPLY)
+    if reason == RouteReason.TOO_LONG:
         length = len(latest_user_text(state["messages"]) or "")
-        text = prompts.TOO_LONG_REPLY.format(length=length, limit=context.max_message_chars)
-    elif route == "general":
-        text = prompts.GREETING_REPLY
-    elif route == "clarify":
-        text = prompts.CLARIFY_REPLY
-    else:
-        text = prompts.OUT_OF_SCOPE_REPLY
+        text = text.format(length=length, limit=context.max_message_chars)
     text = "\n\n".join([*possible_red_flag_note(state), text])
     return {"messages": [AIMessage(content=text)], "sources": []}
 

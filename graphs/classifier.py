@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from graphs.features import NGRAM_DIM, Features, featurize, retrieval_evidence
-from graphs.vocabulary import DomainMatch, Vocabulary
+from wwhd.graphs.features import NGRAM_DIM, Features, featurize, retrieval_evidence
+from wwhd.graphs.vocabulary import DomainMatch, Vocabulary
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 ROUTE_CLASSES = ("tcm", "shaolin", "general", "out_of_scope", "injection", "clarify", "red_flag")
@@ -159,7 +159,7 @@ class QuestionClassifier:
 @functools.lru_cache(maxsize=1)
 def bundled_classifier() -> QuestionClassifier:
     """The trained classifier, loaded once per process, embedding with the bundled e5."""
-    from tools.embeddings import shared_e5
+    from wwhd.tools.embeddings import shared_e5
 
     e5 = shared_e5()
     return QuestionClassifier.load(lambda text: np.asarray(e5.embed_query(text), np.float32))

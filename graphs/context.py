@@ -1,13 +1,22 @@
 """Per-run configuration: one typed dataclass that LangGraph Studio renders as a form.
 
-Every field falls back to an environment variable (named in its description), then to a default,
-so an assistant can override it per run while the server's environment sets the baseline.
+A field left at its default takes the server's setting (the environment variable named in its
+description, read and validated by `wwhd.core.settings`), so an assistant can override it per run
+while the server's environment sets the baseline. `dependencies` is not configuration: it is how
+the nodes get their knowledge base and models (see `wwhd.graphs.dependencies`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from pydantic.json_schema import SkipJsonSchema
+
+from wwhd.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from wwhd.graphs.dependencies import Dependencies
 
 
 @dataclass(kw_only=True)
@@ -44,10 +53,29 @@ class Context:
         },
     )
 
+    dependencies: SkipJsonSchema[Any] = field(default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
+        settings = load_settings()
         for f in fields(self):
-            if getattr(self, f.name) != f.default:
+            if f.name == "dependencies" or getattr(self, f.name) != f.default:
                 continue
-            raw = os.environ.get(f"WWHD_{f.name.upper()}")
-            if raw:
-                setattr(self, f.name, type(f.default)(raw))
+            configured = getattr(settings, f.name, None)
+            if configured is not None:
+                setattr(self, f.name, configured)
+        if self.dependencies is not None and not _is_dependencies(self.dependencies):
+            # Over the API the context is JSON: objects can only be handed in, in process.
+            raise ValueError("context.dependencies cannot be set over the API; leave it out")
+
+    @property
+    def deps(self) -> Dependencies:
+        """The run's dependencies: those handed in, else the process's default."""
+        from wwhd.graphs.dependencies import default_dependencies
+
+        return self.dependencies or default_dependencies()
+
+
+def _is_dependencies(value: object) -> bool:
+    from wwhd.graphs.dependencies import Dependencies
+
+    return isinstance(value, Dependencies)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
-from tools.store import Source
+from wwhd.core.types import Source
 
 log = logging.getLogger(__name__)
 

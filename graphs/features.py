@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphs.vocabulary import DomainMatch, fold
+from wwhd.graphs.vocabulary import DomainMatch, fold
 
 NGRAM_DIM = 2**15
 CHAR_NGRAMS = (2, 3, 4)

@@ -9,14 +9,14 @@ from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from graphs import prompts
-from graphs.context import Context
-from graphs.conversation import is_follow_up, latest_user_text, recent_history
-from graphs.models import chat_model_for, forget_models, internal
-from graphs.state import State
-from graphs.vocabulary import bundled_vocabulary
-from tools.retrieval import search_knowledge_base
-from tools.store import EmbeddingMismatch, StoreUnavailable
+from wwhd.core.errors import EmbeddingMismatch, StoreUnavailable
+from wwhd.graphs import prompts
+from wwhd.graphs.context import Context
+from wwhd.graphs.conversation import is_follow_up, latest_user_text, recent_history
+from wwhd.graphs.models import internal
+from wwhd.graphs.state import Route, RouteReason, State
+from wwhd.graphs.vocabulary import Vocabulary
+from wwhd.tools.retrieval import knowledge_base_tool
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,15 @@ class SearchQuery(BaseModel):
     query: str = Field(description="the question rewritten to stand alone, names kept exactly")
 
 
-def names_own_subject(text: str) -> bool:
+def names_own_subject(text: str, vocabulary: Vocabulary) -> bool:
     """Whether the message names a knowledge-base subject (so it is not a bare follow-up)."""
-    return bundled_vocabulary().match(text).names_subject
+    return vocabulary.match(text).names_subject
 
 
-def rewrite_by_rules(text: str, topic: str | None, points_back: bool) -> str:
+def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
+                     vocabulary: Vocabulary) -> str:
     """Attach the conversation's subject to a follow-up that does not name its own."""
-    if topic and points_back and not names_own_subject(text):
+    if topic and points_back and not names_own_subject(text, vocabulary):
         return f"{topic}: {text}"
     return text
 
@@ -42,7 +43,7 @@ def rewrite_by_rules(text: str, topic: str | None, points_back: bool) -> str:
 def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
     """Let the chat model resolve the follow-up; None without a model or on failure."""
     history = recent_history(state["messages"])
-    model = chat_model_for(context)
+    model = context.deps.chat_model(context.chat_model)
     if model is None or not history:
         return None
     system = prompts.REWRITE_SYSTEM.format(scope=prompts.ASSISTANT_SCOPE)
@@ -52,7 +53,7 @@ def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
         ).invoke([("system", system), *history, ("human", text)])
     except Exception as exc:
         log.warning("query rewrite by model failed, using rules: %s", exc)
-        forget_models()
+        context.deps.forget_models()
         return None
     query = result.query.strip() if isinstance(result, SearchQuery) else ""
     return query or None
@@ -64,15 +65,16 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     text = latest_user_text(state["messages"]) or ""
     topic = state.get("topic")
     # The router read it as a follow-up ("y en el embarazo?"), or it points back ("its cautions").
-    points_back = state.get("route_reason") == "follow_up" or is_follow_up(text)
-    query = rewrite_by_rules(text, topic, points_back)
+    points_back = state.get("route_reason") == RouteReason.FOLLOW_UP or is_follow_up(text)
+    vocabulary = context.deps.vocabulary()
+    query = rewrite_by_rules(text, topic, points_back, vocabulary)
     if query == text and points_back:
         query = rewrite_by_model(text, state, context) or query
-    red_flag = state.get("route") == "red_flag"
+    red_flag = state.get("route") == Route.RED_FLAG
     call = {
         "type": "tool_call",
         "id": str(uuid.uuid4()),
-        "name": search_knowledge_base.name,
+        "name": "search_knowledge_base",
         "args": {
             "query": query,
             "tradition": None if red_flag else state.get("tradition"),
@@ -81,11 +83,11 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         },
     }
     try:
-        sources = search_knowledge_base.invoke(call).artifact
+        sources = knowledge_base_tool(context.deps.knowledge_base()).invoke(call).artifact
     except (StoreUnavailable, EmbeddingMismatch) as exc:
         log.error("retrieval failed: %s", exc)
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
-    is_new_subject = not points_back or names_own_subject(text)
+    is_new_subject = not points_back or names_own_subject(text, vocabulary)
     if sources and (is_new_subject or not topic) and not red_flag:
         topic = sources[0]["title"]
     return {"query": query, "sources": sources, "topic": topic or ""}

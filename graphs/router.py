@@ -30,18 +30,17 @@ from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from graphs import prompts
-from graphs.classifier import QuestionClassifier, Verdict, bundled_classifier
-from graphs.context import Context
-from graphs.conversation import is_follow_up, latest_user_text, message_text, recent_history
-from graphs.models import chat_model_for, forget_models, internal
-from graphs.patterns import injection_pattern, red_flag_pattern
-from graphs.state import InputState, RedFlagKind, State
+from wwhd.core.types import IN_DOMAIN_ROUTES, TOPIC_ROUTES
+from wwhd.graphs import prompts
+from wwhd.graphs.classifier import QuestionClassifier, Verdict
+from wwhd.graphs.context import Context
+from wwhd.graphs.conversation import is_follow_up, latest_user_text, message_text, recent_history
+from wwhd.graphs.models import internal
+from wwhd.graphs.patterns import injection_pattern, red_flag_pattern
+from wwhd.graphs.state import InputState, RedFlagKind, Route, RouteReason, State
 
 log = logging.getLogger(__name__)
 
-TOPIC_ROUTES = ("tcm", "shaolin", "general", "out_of_scope", "clarify")
-IN_DOMAIN = ("tcm", "shaolin")
 # Below this share of the topic probability the classifier is unsure: the model (if any) decides.
 CONFIDENT = 0.75
 # A message read as small talk or another subject joins the conversation only if it points back
@@ -82,11 +81,12 @@ class Reading:
     kind: str | None = None  # the emergency kind of the stronger reading (alone or in context)
 
 
-def _decision(route: str, reason: str, tradition: str | None = None, **extra) -> dict:
+def _decision(route: Route, reason: RouteReason, tradition: str | None = None, **extra) -> dict:
     # Each turn starts clean: sources, notes and errors describe the latest turn only.
+    # State holds plain strings (see wwhd.core.types).
     return {
-        "route": route,
-        "route_reason": reason,
+        "route": Route(route).value,
+        "route_reason": RouteReason(reason).value,
         "tradition": tradition,
         "red_flag": None,
         "possible_red_flag": None,
@@ -105,7 +105,7 @@ def previous_user_text(state: State) -> str | None:
 
 def judge_by_model(text: str, state: State, context: Context, verdict: Verdict) -> Judgement | None:
     """The chat model's safety and scope judgement; None without a model or on failure."""
-    model = chat_model_for(context)
+    model = context.deps.chat_model(context.chat_model)
     if model is None:
         return None
     system = prompts.ROUTER_SYSTEM.format(
@@ -118,7 +118,7 @@ def judge_by_model(text: str, state: State, context: Context, verdict: Verdict) 
         ).invoke([("system", system), *recent_history(state["messages"]), ("human", text)])
     except Exception as exc:  # the classifier is the fallback for any model failure
         log.warning("router model failed, using the classifier: %s", exc)
-        forget_models()
+        context.deps.forget_models()
         return None
     return judgement if isinstance(judgement, Judgement) else None
 
@@ -160,9 +160,10 @@ def decide(reading: Reading, state: State, classifier: QuestionClassifier, text:
     certain = reading.red_flag >= thresholds.red_flag
     possible = reading.red_flag >= thresholds.possible_red_flag
     if reading.pattern_kind or certain or (model_flag and possible):
-        layer = "pattern" if reading.pattern_kind else "classifier" if certain else "model"
+        reason = (RouteReason.RED_FLAG_PATTERN if reading.pattern_kind
+                  else RouteReason.RED_FLAG_CLASSIFIER if certain else RouteReason.RED_FLAG_MODEL)
         kind = reading.pattern_kind or (kind_read if certain else model_kind)
-        return _decision("red_flag", f"red_flag:{layer}", red_flag=kind)
+        return _decision(Route.RED_FLAG, reason, red_flag=kind)
     note = (model_kind if model_flag and not possible else kind_read) \
         if possible or model_flag else None
     # Likewise an injection needs the pattern, the classifier, or the model with the
@@ -170,22 +171,23 @@ def decide(reading: Reading, state: State, classifier: QuestionClassifier, text:
     if (reading.pattern_injection or verdict.injection >= thresholds.injection
             or (judgement and judgement.injection
                 and verdict.injection >= thresholds.injection / 2)):
-        return _decision("out_of_scope", "prompt_injection", possible_red_flag=note)
+        return _decision(Route.OUT_OF_SCOPE, RouteReason.PROMPT_INJECTION,
+                         possible_red_flag=note)
     ranked = sorted(TOPIC_ROUTES, key=lambda r: -verdict.probabilities.get(r, 0.0))
     route, confidence = verdict.best(TOPIC_ROUTES)
-    reason = "classifier"
+    reason = RouteReason.CLASSIFIER
     if judgement is not None and confidence < CONFIDENT and judgement.route in ranked[:2]:
         # Where the classifier is unsure the model settles it, between its two likeliest.
-        route, reason = judgement.route, "model"
+        route, reason = judgement.route, RouteReason.MODEL
     if _continues_conversation(route, confidence, text, verdict, state.get("route")):
         # A message that names no subject of its own and is vague, unsure or points back
         # ("which liniment?", "how long should I hold it?") is read with the previous turn.
         in_context, _ = reading.in_context.best(TOPIC_ROUTES) if reading.in_context \
             else (None, 0.0)
-        if in_context in IN_DOMAIN:
-            route, reason = in_context, "follow_up"
-    tradition = route if route in IN_DOMAIN else None
-    if route in IN_DOMAIN and verdict.match.tcm and verdict.match.shaolin:
+        if in_context in IN_DOMAIN_ROUTES:
+            route, reason = in_context, RouteReason.FOLLOW_UP
+    tradition = route if route in IN_DOMAIN_ROUTES else None
+    if route in IN_DOMAIN_ROUTES and verdict.match.tcm and verdict.match.shaolin:
         tradition = None  # a question that spans both traditions searches both
     return _decision(route, reason, tradition, possible_red_flag=note)
 
@@ -199,13 +201,13 @@ def _continues_conversation(route: str, confidence: float, text: str, verdict: V
     I bake sourdough?") stands unless the message points back and keeps some domain probability:
     answering a new, unrelated request from the old topic is worse than a scope reply.
     """
-    if previous not in IN_DOMAIN or route == previous or verdict.match.names_subject:
+    if previous not in IN_DOMAIN_ROUTES or route == previous or verdict.match.names_subject:
         return False
-    if route == "clarify":
+    if route == Route.CLARIFY:
         return True
     points_back, unsure = is_follow_up(text), confidence < CONFIDENT
-    if route in ("out_of_scope", "general"):
-        in_domain = sum(verdict.probabilities.get(r, 0.0) for r in IN_DOMAIN)
+    if route in (Route.OUT_OF_SCOPE, Route.GENERAL):
+        in_domain = sum(verdict.probabilities.get(r, 0.0) for r in IN_DOMAIN_ROUTES)
         return points_back and in_domain >= FOLLOW_UP_MIN_IN_DOMAIN
     return points_back or unsure
 
@@ -215,12 +217,12 @@ def route_question(state: State, runtime: Runtime[Context]) -> dict:
     context = runtime.context or Context()
     text = latest_user_text(state["messages"])
     if text is None:
-        return _decision("clarify", "non_text")
+        return _decision(Route.CLARIFY, RouteReason.NON_TEXT)
     if not text.strip():
-        return _decision("clarify", "empty")
+        return _decision(Route.CLARIFY, RouteReason.EMPTY)
     if len(text) > context.max_message_chars:
-        return _decision("clarify", "too_long")
-    classifier = bundled_classifier()
+        return _decision(Route.CLARIFY, RouteReason.TOO_LONG)
+    classifier = context.deps.classifier()
     return decide(read_message(text, state, context, classifier), state, classifier, text)
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-from tools.store import Source
-
-Route = Literal["tcm", "shaolin", "general", "out_of_scope", "red_flag", "clarify"]
-ROUTES: tuple[str, ...] = Route.__args__  # type: ignore[attr-defined]
-RETRIEVAL_ROUTES = ("tcm", "shaolin", "red_flag")
-RedFlagKind = Literal[
-    "stroke", "cardiac", "breathing", "allergy", "bleeding", "pregnancy", "fever_infection",
-    "poisoning", "heat_stroke", "self_harm", "collapse", "injury", "abdominal",
-]
-RED_FLAG_KINDS: tuple[str, ...] = RedFlagKind.__args__  # type: ignore[attr-defined]
+from wwhd.core.types import (
+    RED_FLAG_KINDS,
+    RETRIEVAL_ROUTES,
+    ROUTES,
+    RedFlagKind,
+    Route,
+    RouteReason,
+    Source,
+)
 
 
 class InputState(TypedDict):
@@ -32,8 +31,8 @@ class State(InputState, total=False):
     answered question into the next turn, so follow-ups ("and its cautions?") stay on it.
     """
 
-    route: Route
-    route_reason: str
+    route: str  # a Route value
+    route_reason: str  # a RouteReason value: which layer decided, or what was wrong
     red_flag: str | None  # the emergency kind when route is red_flag
     possible_red_flag: str | None  # a possible emergency: the answer opens with urgent care
     tradition: str | None
@@ -45,5 +44,5 @@ class State(InputState, total=False):
 
 __all__ = [
     "RED_FLAG_KINDS", "InputState", "RETRIEVAL_ROUTES", "ROUTES", "RedFlagKind", "Route",
-    "Source", "State",
+    "RouteReason", "Source", "State",
 ]

@@ -176,7 +176,7 @@ def _names_of(doc) -> Iterable[tuple[str, bool]]:
 
 def build_vocabulary(corpus_dir: Path) -> Vocabulary:
     """The vocabulary of every valid document under `corpus_dir`."""
-    from tools.documents import DocumentError, iter_markdown_files, parse_document
+    from wwhd.tools.documents import DocumentError, iter_markdown_files, parse_document
 
     documents = []
     for path in iter_markdown_files(corpus_dir):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.answer import answer, respond
-from graphs.context import Context
-from graphs.retrieval import retrieve
-from graphs.router import route_question
-from graphs.state import RETRIEVAL_ROUTES, InputState, State
+from wwhd.graphs.answer import answer, respond
+from wwhd.graphs.context import Context
+from wwhd.graphs.retrieval import retrieve
+from wwhd.graphs.router import route_question
+from wwhd.graphs.state import RETRIEVAL_ROUTES, InputState, State
 
 
 def after_routing(state: State) -> str:

@@ -7,16 +7,14 @@ ports; the context managers always stop them. Credentials are dummies: never rea
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from wwhd.server import free_port
+from devtools.processes import http_answers, start_process, stop_process
+from wwhd.server.launch import free_port
 
 BIN_DIR = Path(sys.executable).parent
 REGION = "us-east-1"
@@ -51,37 +49,13 @@ def apply_aws_environment(environ: MutableMapping[str, str], values: dict[str, s
 
 @contextmanager
 def _process(argv: list[str], log: Path, ready: str, env: dict[str, str]) -> Iterator[None]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    # Any HTTP answer means it is listening (S3 says 403 without a signature).
+    proc = start_process(argv, ready=http_answers(ready, lambda status: True),
+                         timeout=START_TIMEOUT_S, log_path=log, env=env)
     try:
-        _wait_until_ready(proc, ready, log)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _wait_until_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{_tail(log)}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer means it is listening (S3 says 403 without signature)
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{proc.args[0]} did not answer {url} in {START_TIMEOUT_S}s:\n{_tail(log)}")
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+        stop_process(proc, timeout=15)
 
 
 @contextmanager

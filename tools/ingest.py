@@ -14,14 +14,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tools.documents import (
+from wwhd.tools.documents import (
     Chunk,
     DocumentError,
     chunk_document,
     iter_markdown_files,
     parse_document,
 )
-from tools.store import KnowledgeBase, StoredChunk
+from wwhd.tools.store import KnowledgeBase, StoredChunk
 
 log = logging.getLogger(__name__)
 

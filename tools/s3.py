@@ -13,7 +13,6 @@ servers expect.
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +21,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tools.ingest import IngestReport, RawDocument, ingest
-from tools.store import KnowledgeBase
-from wwhd.settings import ConfigurationError
+from wwhd.core.errors import ConfigurationError
+from wwhd.tools.ingest import IngestReport, RawDocument, ingest
+from wwhd.tools.store import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +92,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client with bounded retries and timeouts (WWHD_S3_ENDPOINT_URL if set)."""
+def s3_client(endpoint: str | None = None) -> Any:
+    """A boto3 S3 client with bounded retries and timeouts, at `endpoint` (settings'
+    `WWHD_S3_ENDPOINT_URL`) or boto3's own (`AWS_ENDPOINT_URL`, else AWS)."""
     import boto3
     from botocore.config import Config
 
-    endpoint = os.environ.get("WWHD_S3_ENDPOINT_URL", "").strip() or None
     config = Config(
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,
@@ -131,17 +130,17 @@ def list_markdown_objects(client: Any, bucket: str, prefix: str) -> list[S3Objec
 def ingest_s3(
     kb: KnowledgeBase,
     uri: str,
+    client: Any,
     progress: bool = True,
     recreate: bool = False,
-    client: Any | None = None,
 ) -> S3IngestReport:
-    """Bring the collection in line with the Markdown objects under `uri` (s3://bucket/prefix).
+    """Bring the collection in line with the Markdown objects under `uri` (s3://bucket/prefix),
+    read through `client` (`s3_client(...)`).
 
     Only new or changed objects (by ETag) are downloaded; within them only chunks whose content
     changed are re-embedded; chunks of objects no longer under the prefix are deleted.
     """
     bucket, prefix = parse_s3_uri(uri)
-    client = client or s3_client()
     root_uri = f"s3://{bucket}/{prefix}".rstrip("/") if prefix else f"s3://{bucket}"
     with _translated_errors(client, uri, "list"):
         objects = list_markdown_objects(client, bucket, prefix)

@@ -13,41 +13,21 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypedDict
 
 from langchain_core.embeddings import Embeddings
 from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings
 from qdrant_client import QdrantClient, models
 
-from tools.documents import Chunk
-from wwhd.settings import Settings
+from wwhd.core.errors import EmbeddingMismatch, StoreUnavailable
+from wwhd.core.settings import Settings, secret_value
+from wwhd.core.types import Source
+from wwhd.tools.documents import Chunk
 
 log = logging.getLogger(__name__)
 
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "sparse"
 _POINT_NAMESPACE = uuid.UUID("5b0e6f7c-2f7e-4c53-9d1e-0f1f3b1c7a11")
-
-
-class Source(TypedDict):
-    """A retrieved passage as the graphs and the API return it."""
-
-    id: str
-    doc_id: str
-    title: str
-    section: str
-    tradition: str
-    category: str
-    score: float
-    text: str
-
-
-class StoreUnavailable(RuntimeError):
-    """The vector store cannot be reached or opened; the message says what to do."""
-
-
-class EmbeddingMismatch(RuntimeError):
-    """The collection was built with another embedding model or vector size."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +260,9 @@ class KnowledgeBase:
                     f"Qdrant at {self.location} is not reachable ({type(exc).__name__}: "
                     f"{exc}). Start it, or unset QDRANT_URL to use the embedded store."
                 ) from exc
+            refused = _refusal(exc, self.location)
+            if refused:
+                raise StoreUnavailable(refused) from exc
             raise
 
 
@@ -287,6 +270,21 @@ def _body(page_content: str, metadata: dict) -> str:
     """The passage text without the title line that was embedded with it."""
     header = f"{metadata.get('title')} - {metadata.get('section')}\n"
     return page_content[len(header) :] if page_content.startswith(header) else page_content
+
+
+def _refusal(exc: Exception, location: str) -> str | None:
+    """What to say when the Qdrant server answered with an HTTP error, else None."""
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    if not isinstance(exc, UnexpectedResponse):
+        return None
+    code = exc.status_code
+    if code in (401, 403):
+        return (f"Qdrant at {location} refused the request (HTTP {code}): check "
+                "WWHD_QDRANT_API_KEY.")
+    detail = (exc.content or b"").decode("utf-8", "replace")[:200]
+    return (f"Qdrant at {location} answered HTTP {code} ({exc.reason_phrase}): {detail}. "
+            "See the Qdrant server's log.")
 
 
 def _is_transport_error(exc: Exception) -> bool:
@@ -319,7 +317,9 @@ def get_client(settings: Settings) -> QdrantClient:
 
 def _open_client(settings: Settings) -> QdrantClient:
     if settings.qdrant_url:
-        return QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=10)
+        return QdrantClient(
+            url=settings.qdrant_url, api_key=secret_value(settings.qdrant_api_key), timeout=10
+        )
     settings.qdrant_path.mkdir(parents=True, exist_ok=True)
     try:
         return QdrantClient(path=str(settings.qdrant_path))
@@ -335,7 +335,11 @@ def _open_client(settings: Settings) -> QdrantClient:
 
 def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     """The knowledge base for these settings (cached per process)."""
-    from wwhd.providers import embedding_dimensions, embedding_model_name, get_dense_embeddings
+    from wwhd.tools.providers import (
+        embedding_dimensions,
+        embedding_model_name,
+        get_dense_embeddings,
+    )
 
     model = embedding_model_name(settings)
     key = (settings.qdrant_url, str(settings.qdrant_path.resolve()), settings.collection, model)
@@ -363,7 +367,7 @@ _sparse: SparseEmbeddings | None = None
 def _sparse_embeddings() -> SparseEmbeddings:
     global _sparse
     if _sparse is None:
-        from tools.embeddings import Bm25SparseEmbeddings
+        from wwhd.tools.embeddings import Bm25SparseEmbeddings
 
         _sparse = Bm25SparseEmbeddings()
     return _sparse

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-from wwhd.secrets import load_secrets_into_environ
-from wwhd.settings import ConfigurationError, load_settings
+from wwhd.core.errors import ConfigurationError, EmbeddingMismatch, StoreUnavailable
+from wwhd.core.settings import load_settings
+from wwhd.server.secrets import load_secrets_into_environ
 
 log = logging.getLogger("wwhd")
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from tools.ingest import ingest_directory
-    from tools.store import close_all, open_knowledge_base
+    from wwhd.tools.ingest import ingest_directory
+    from wwhd.tools.store import close_all, open_knowledge_base
 
     settings = load_settings()
     source = args.path or str(settings.corpus_dir)
     kb = open_knowledge_base(settings)
     print(f"Ingesting {source} into {settings.collection} at {settings.qdrant_location}")
     if source.startswith("s3://"):
-        from tools.s3 import ingest_s3
+        from wwhd.tools.s3 import ingest_s3, s3_client
 
-        report = ingest_s3(kb, source, progress=not args.quiet, recreate=args.recreate)
+        report = ingest_s3(kb, source, progress=not args.quiet, recreate=args.recreate,
+                           client=s3_client(settings.s3_endpoint_url))
     else:
         report = ingest_directory(
             kb, Path(source), progress=not args.quiet, recreate=args.recreate
@@ -38,9 +39,9 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from tools.ingest import ingest_directory
-    from tools.store import StoreUnavailable, close_all, open_knowledge_base
-    from wwhd.server import check_startup, serve
+    from wwhd.server.launch import check_startup, serve
+    from wwhd.tools.ingest import ingest_directory
+    from wwhd.tools.store import close_all, open_knowledge_base
 
     settings = load_settings()
     check_startup(settings)
@@ -62,44 +63,39 @@ def _serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         # The embedded store locks its folder; the server process must be able to open it.
         close_all()
-    serve(args.host, args.port, production=args.production)
+    serve(args.host or settings.host, args.port or settings.port, production=args.production)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from evals.runner import main as run_evals
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "`wwhd eval` needs the evals extra: pip install 'wwhd-agent[evals]' "
+            "(make install includes it)"
+        ) from None
+    from wwhd.evals.runner import main as run_evals
 
     return run_evals(args)
 
 
 def _train_router(args: argparse.Namespace) -> int:
-    from evals.understanding.train import main as train
+    from wwhd.evals.understanding.train import main as train
 
     return train(args)
 
 
 def _eval_router(args: argparse.Namespace) -> int:
-    from evals.understanding.evaluate import main as evaluate_router
+    from wwhd.evals.understanding.evaluate import main as evaluate_router
 
     return evaluate_router(args)
 
 
-def _deploy_module():
-    """deploy/deploy.py: a script beside the package (also run as `python deploy/deploy.py`)."""
-    import importlib.util
-
-    if "wwhd_deploy" in sys.modules:
-        return sys.modules["wwhd_deploy"]
-    path = Path(__file__).resolve().parent.parent / "deploy" / "deploy.py"
-    spec = importlib.util.spec_from_file_location("wwhd_deploy", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wwhd_deploy"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def _deploy(args: argparse.Namespace) -> int:
-    return _deploy_module().run(args)
+    from wwhd.deploy.deploy import run
+
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the graphs of langgraph.json. Ingests the bundled corpus first if "
         "the collection is empty. If the port is taken, a free one is used and printed.",
     )
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")))
+    serve.add_argument("--host", help="interface to listen on (default: HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: PORT, else 2024)")
     serve.add_argument(
         "--production", action="store_true",
         help="serve with uvicorn and the inmem runtime, as the container does",
@@ -155,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the eval suite and write a JSON file and a report",
         description="Score the assistant on the curated questions in evals/datasets.",
     )
-    from evals.runner import add_arguments
+    from wwhd.evals.runner import add_arguments
 
     add_arguments(evaluate)
     evaluate.set_defaults(func=_eval)
@@ -167,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "understanding dataset's train and dev splits and write graphs/model/. The test split "
         "is never read. Needs the dev extra (scikit-learn).",
     )
-    from evals.understanding.train import add_arguments as add_train_arguments
+    from wwhd.evals.understanding.train import add_arguments as add_train_arguments
 
     add_train_arguments(train_router)
     train_router.set_defaults(func=_train_router)
@@ -179,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recall by kind, false alarms, scope, injection and routing accuracy, slices and "
         "confusion matrices. --gate exits 1 outside evals/understanding/thresholds.json.",
     )
-    from evals.understanding.evaluate import add_arguments as add_eval_router_arguments
+    from wwhd.evals.understanding.evaluate import add_arguments as add_eval_router_arguments
 
     add_eval_router_arguments(eval_router)
     eval_router.set_defaults(func=_eval_router)
@@ -189,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deploy to AWS ECS Fargate (see deploy/deploy.py and the README's AWS "
         "section). --dry-run prints what would change and changes nothing.",
     )
-    _deploy_module().add_arguments(deploy)
+    from wwhd.deploy.deploy import add_arguments as add_deploy_arguments
+
+    add_deploy_arguments(deploy)
     deploy.set_defaults(func=_deploy)
     return parser
 
@@ -209,13 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"wwhd: configuration error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        from tools.store import EmbeddingMismatch, StoreUnavailable
-
-        if isinstance(exc, StoreUnavailable | EmbeddingMismatch | FileNotFoundError):
-            print(f"wwhd: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except (StoreUnavailable, EmbeddingMismatch, FileNotFoundError) as exc:
+        print(f"wwhd: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphs.state import RED_FLAG_KINDS, ROUTES
+from wwhd.graphs.state import RED_FLAG_KINDS, ROUTES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = ("train", "dev", "test")

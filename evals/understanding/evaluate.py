@@ -21,9 +21,9 @@ from types import SimpleNamespace
 from langchain_core.messages import AIMessage, HumanMessage
 from tqdm import tqdm
 
-from evals import gate
-from evals.understanding.dataset import INJECTION, RED_FLAG_KINDS, ROUTES, Message, load_splits
-from graphs.context import Context
+from wwhd.evals import gate
+from wwhd.evals.understanding.dataset import INJECTION, RED_FLAG_KINDS, ROUTES, Message, load_splits
+from wwhd.graphs.context import Context
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
@@ -50,7 +50,7 @@ class Routed:
 
 def route_message(message: Message, context: Context) -> Routed:
     """Run the router over the message's conversation, then the message itself."""
-    from graphs.router import route_question
+    from wwhd.graphs.router import route_question
 
     runtime = SimpleNamespace(context=context)
     state: dict = {"messages": []}

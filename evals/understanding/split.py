@@ -15,7 +15,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from evals.understanding.dataset import DATA_DIR, SPLITS, Message, load_split, parse_row, to_row
+from wwhd.evals.understanding.dataset import (
+    DATA_DIR,
+    SPLITS,
+    Message,
+    load_split,
+    parse_row,
+    to_row,
+)
 
 # Out of every 20 families of a label group: 11 train, 4 dev, 5 test.
 PATTERN = ("train", "test", "train", "dev", "train", "test", "train", "train", "dev", "test",

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from evals.understanding.dataset import load_splits
-from graphs.classifier import MODEL_DIR, ROUTE_CLASSES
-from graphs.features import NGRAM_DIM, Features, featurize, retrieval_evidence
-from graphs.vocabulary import build_vocabulary
+from wwhd.evals.understanding.dataset import load_splits
+from wwhd.graphs.classifier import MODEL_DIR, ROUTE_CLASSES
+from wwhd.graphs.features import NGRAM_DIM, Features, featurize, retrieval_evidence
+from wwhd.graphs.vocabulary import build_vocabulary
 
 CACHE_FILE = Path("~/.cache/wwhd/understanding-embeddings.npz").expanduser()
 C_GRID = (8.0, 32.0)
@@ -46,7 +46,7 @@ EVIDENCE_WEIGHT = 10.0
 
 def embed_all(texts: list[str], progress: bool = True, passages: bool = False) -> np.ndarray:
     """e5 embeddings of the texts (query, or passage prefix), from the cache where possible."""
-    from tools.embeddings import shared_e5
+    from wwhd.tools.embeddings import shared_e5
 
     cache: dict[str, np.ndarray] = {}
     if CACHE_FILE.exists():
@@ -69,7 +69,12 @@ def embed_all(texts: list[str], progress: bool = True, passages: bool = False) -
 
 def corpus_passages(corpus_dir: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of the corpus's passages and whether each is TCM's (else Shaolin's)."""
-    from tools.documents import DocumentError, chunk_document, iter_markdown_files, parse_document
+    from wwhd.tools.documents import (
+        DocumentError,
+        chunk_document,
+        iter_markdown_files,
+        parse_document,
+    )
 
     chunks = []
     for path in iter_markdown_files(corpus_dir):
@@ -157,7 +162,7 @@ def choose_thresholds(p_red: np.ndarray, is_red: np.ndarray, in_domain: np.ndarr
 
 def _topic_accuracy(proba: np.ndarray, classes: list[str], y: np.ndarray) -> dict[str, float]:
     """Held-out accuracy of the topic decision (best of the non-safety routes) per label."""
-    from graphs.router import TOPIC_ROUTES
+    from wwhd.core.types import TOPIC_ROUTES
 
     columns = [classes.index(c) for c in TOPIC_ROUTES]
     predicted = np.array(TOPIC_ROUTES)[proba[:, columns].argmax(1)]

@@ -7,6 +7,7 @@ import time
 import httpx
 import jwt
 import pytest
+
 from conftest import BIN, REPO, Server, copy_data_dir
 
 pytestmark = pytest.mark.integration
@@ -90,12 +91,18 @@ def test_users_cannot_see_each_others_threads_by_any_route(secured):
 
         mine = http.post("/threads/search", json={}, headers=alice).json()
         assert tid in {t["thread_id"] for t in mine}
+        # Bob's own thread shares the topic: his searches find it, never Alice's.
+        own = http.post("/threads", json={"metadata": {"topic": "herbs"}},
+                        headers=bob).json()["thread_id"]
+        def search(query: dict) -> set[str]:
+            return {t["thread_id"] for t in
+                    http.post("/threads/search", json=query, headers=bob).json()}
+
         for query in ({}, {"metadata": {"owner": "alice"}}, {"metadata": {"topic": "herbs"}}):
-            found = http.post("/threads/search", json=query, headers=bob).json()
-            assert tid not in {t["thread_id"] for t in found}, query
+            assert tid not in search(query), query
+        assert own in search({}) and own in search({"metadata": {"topic": "herbs"}})
 
         # The assistants are shared, so Bob can still use the graphs on his own threads.
-        own = http.post("/threads", json={}, headers=bob).json()["thread_id"]
         assert ask(http, own, bob, "What is Ba Duan Jin?").status_code == 200
 
 
@@ -104,11 +111,12 @@ def test_store_items_are_private(secured):
     with httpx.Client(base_url=secured.url, timeout=30) as http:
         put = http.put("/store/items", headers=alice,
                        json={"namespace": ["notes"], "key": "k1", "value": {"text": "mine"}})
-        assert put.status_code in (200, 204), put.text
+        assert put.status_code == 204, put.text
         got = http.get("/store/items", params={"namespace": "notes", "key": "k1"}, headers=alice)
         assert got.json()["value"] == {"text": "mine"}
         other = http.get("/store/items", params={"namespace": "notes", "key": "k1"}, headers=bob)
-        assert other.status_code == 404 or other.json() is None
+        # Bob's read lands in his own namespace, where nothing is stored.
+        assert other.status_code == 200 and other.json() is None
         searched = http.post("/store/items/search", json={"namespace_prefix": []}, headers=bob)
         assert "mine" not in searched.text
 

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from wwhd.server import free_port
+from wwhd.server.launch import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ def test_ok_and_health_report_every_dependency(shared_server):
     assert report["checkpointer"]["status"] == "ok"
     assert report["vector_store"]["points"] > 300
     assert report["vector_store"]["collection"] == "wwhd_kb"
-    assert report["model"] == {"provider": "extractive", "chat_model": None, "status": "ok"}
+    assert report["model"]["provider"] == "extractive" and report["model"]["status"] == "ok"
 
 
 def test_every_graph_is_listed_for_studio(shared_server):

@@ -6,16 +6,18 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from conftest import LocalModel
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_sdk import get_client
 
-from graphs import prompts
-from graphs.classifier import bundled_classifier
-from graphs.context import Context
-from graphs.router import TOPIC_ROUTES, read_message, route_question
-from graphs.state import ROUTES
+from wwhd.core.settings import load_settings
+from wwhd.graphs import prompts
+from wwhd.graphs.classifier import bundled_classifier
+from wwhd.graphs.context import Context
+from wwhd.graphs.dependencies import Dependencies
+from wwhd.graphs.router import TOPIC_ROUTES, read_message, route_question
+
+from conftest import LocalModel
 
 pytestmark = pytest.mark.llm
 
@@ -27,9 +29,10 @@ def llm_env(model: LocalModel) -> dict[str, str]:
 
 @pytest.fixture
 def with_model(local_model, kb_env, monkeypatch):
+    """A run context whose dependencies use the local model (built after the env is set)."""
     for name, value in llm_env(local_model).items():
         monkeypatch.setenv(name, value)
-    return local_model
+    return Context(dependencies=Dependencies(load_settings()))
 
 
 def cited(text: str) -> set[int]:
@@ -39,20 +42,22 @@ def cited(text: str) -> set[int]:
 def test_the_model_judges_every_turn_and_the_router_still_decides(with_model):
     text = "Can you recommend a good laptop?"
     state = {"messages": [HumanMessage(content=text)]}
-    reading = read_message(text, state, Context(), bundled_classifier())
+    reading = read_message(text, state, with_model, bundled_classifier())
     assert reading.judgement is not None  # the real model answered the structured call
-    assert reading.judgement.route in TOPIC_ROUTES
-    decision = route_question(state, SimpleNamespace(context=Context()))
-    assert decision["route"] in ROUTES
+    decision = route_question(state, SimpleNamespace(context=with_model))
+    # The classifier is sure of this one, so whatever the small model said, the route stands.
+    assert reading.verdict.best(TOPIC_ROUTES)[0] == "out_of_scope"
+    assert decision["route"] == "out_of_scope"
 
 
 def test_a_generated_answer_cites_retrieved_passages_and_follows_up(with_model):
-    from graphs.wwhd import builder
+    from wwhd.graphs.wwhd import builder
 
     graph = builder.compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
     state = graph.invoke(
-        {"messages": [{"role": "user", "content": "What is Huang Qi used for?"}]}, config
+        {"messages": [{"role": "user", "content": "What is Huang Qi used for?"}]}, config,
+        context=with_model,
     )
     answer = state["messages"][-1].content
     assert state["route"] == "tcm"
@@ -63,7 +68,8 @@ def test_a_generated_answer_cites_retrieved_passages_and_follows_up(with_model):
     assert prompts.SAFETY_NOTE in answer
 
     follow = graph.invoke(
-        {"messages": [{"role": "user", "content": "What are its cautions?"}]}, config
+        {"messages": [{"role": "user", "content": "What are its cautions?"}]}, config,
+        context=with_model,
     )
     assert follow["route"] == "tcm"
     assert "herb-huang-qi" in {s["doc_id"] for s in follow["sources"][:2]}

@@ -1,6 +1,6 @@
 """Load benchmark: concurrent conversations against a real server over loopback.
 
-    python -m evals.bench [--url URL] [--threads 20] [--turns 10]
+    python -m devtools.bench [--url URL] [--threads 20] [--turns 10]
 
 Without --url it starts `wwhd serve` itself on a free port over a private copy of the data folder
 (so a running `make serve` is not disturbed), with N_JOBS_PER_WORKER runs at once. It prints
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from devtools.processes import http_answers, start_process, stop_process
 
 QUESTIONS = [
     "What is Huang Qi used for?", "What are its cautions?", "Where is Zu San Li?",
@@ -81,8 +83,8 @@ async def drive(url: str, threads: int, turns: int) -> dict:
 
 def start_server(jobs: int) -> tuple[subprocess.Popen, str, Path]:
     """`wwhd serve` on a free port over a copy of the data folder."""
-    from wwhd.server import free_port
-    from wwhd.settings import load_settings
+    from wwhd.core.settings import load_settings
+    from wwhd.server.launch import free_port
 
     settings = load_settings()
     data = Path(tempfile.mkdtemp(prefix="wwhd-bench-"))
@@ -90,24 +92,17 @@ def start_server(jobs: int) -> tuple[subprocess.Popen, str, Path]:
         shutil.copytree(settings.data_dir / "qdrant", data / "qdrant")
     port = free_port()
     env = {**os.environ, "WWHD_DATA_DIR": str(data), "N_JOBS_PER_WORKER": str(jobs)}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "wwhd"), "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600  # the first start may ingest the corpus
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                return process, url, data
-        except httpx.HTTPError:
-            time.sleep(1)
-    process.kill()
-    raise SystemExit("the server did not start within 10 minutes")
+    process = start_process(  # the first start may ingest the corpus: allow 10 minutes
+        [str(Path(sys.executable).parent / "wwhd"), "serve", "--port", str(port)],
+        ready=http_answers(f"{url}/ok", lambda status: status == 200), timeout=600,
+        log_path=data / "server.log", env=env, what="wwhd serve",
+    )
+    return process, url, data
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running server (default: start one)")
     parser.add_argument("--threads", type=int, default=20, help="concurrent conversations")
@@ -122,8 +117,7 @@ def main() -> int:
         result = asyncio.run(drive(url, args.threads, args.turns))
     finally:
         if process is not None:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=60)
+            stop_process(process, timeout=60)
             shutil.rmtree(data, ignore_errors=True)
     for key, value in result.items():
         print(f"{key:>24}: {value}")

@@ -11,10 +11,10 @@ The handler reads `headers` (str or bytes keys, so Aegra can run it too), not `a
 
 from __future__ import annotations
 
-import os
-
 import jwt
 from langgraph_sdk import Auth
+
+from wwhd.core.settings import Settings, load_settings, secret_value
 
 auth = Auth()
 
@@ -61,14 +61,13 @@ def _token_problem(exc: jwt.InvalidTokenError) -> str:
     return f"Token is invalid ({exc})"
 
 
-def verify_token(token: str, secret: str) -> dict:
+def verify_token(token: str, settings: Settings) -> dict:
     """Decode and check a bearer token; raise the 401 that says what is wrong with it."""
-    audience = os.environ.get("WWHD_JWT_AUDIENCE") or None
-    issuer = os.environ.get("WWHD_JWT_ISSUER") or None
+    audience, issuer = settings.jwt_audience, settings.jwt_issuer
     try:
         return jwt.decode(
             token,
-            secret,
+            secret_value(settings.jwt_secret),
             algorithms=["HS256"],
             audience=audience,
             issuer=issuer,
@@ -81,19 +80,31 @@ def verify_token(token: str, secret: str) -> dict:
 @auth.authenticate
 async def authenticate(path: str, headers: dict) -> Auth.types.MinimalUserDict:
     """Identify the caller from the bearer token (or as anonymous when auth is off)."""
-    secret = os.environ.get("JWT_SECRET")
-    if not secret:
-        return {"identity": ANONYMOUS, "is_authenticated": False}
-    if path in OPEN_PATHS:
+    settings = load_settings()
+    if settings.jwt_secret is None or path in OPEN_PATHS:
         return {"identity": ANONYMOUS, "is_authenticated": False}
     header = _header(headers, "authorization")
     if not header:
         raise _unauthorized("Missing bearer token")
+    claims = verify_token(_bearer_token(header), settings)
+    return {"identity": str(claims["sub"]), "is_authenticated": True}
+
+
+def _bearer_token(header: str) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization header is not 'Bearer <token>'")
-    claims = verify_token(token.strip(), secret)
-    return {"identity": str(claims["sub"]), "is_authenticated": True}
+    return token.strip()
+
+
+def bearer_identity(header: str | None, settings: Settings) -> str | None:
+    """The `sub` of a valid bearer token in `header`, else None (never raises)."""
+    if not header or settings.jwt_secret is None:
+        return None
+    try:
+        return str(verify_token(_bearer_token(header), settings)["sub"])
+    except Auth.exceptions.HTTPException:
+        return None
 
 
 def _owned(ctx: Auth.types.AuthContext, value: dict) -> dict:

@@ -15,19 +15,26 @@ import logging
 import os
 import socket
 import sys
+from importlib import resources
 from pathlib import Path
 
-from wwhd.settings import ConfigurationError, Settings, load_settings
+from wwhd.core.errors import ConfigurationError
+from wwhd.core.settings import Settings, load_settings
+from wwhd.server import upstream
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_FILE = REPO_ROOT / "langgraph.json"
 OFFLINE_ENV = {
     # Without these `langgraph dev` phones home for analytics and version checks.
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
     "LANGGRAPH_NO_VERSION_CHECK": "true",
 }
+
+
+def server_config() -> dict:
+    """langgraph.json as installed with the package (its specs name modules, not files, so
+    the server runs from any folder, from a checkout or from a wheel)."""
+    return json.loads(resources.files("wwhd").joinpath("langgraph.json").read_text())
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -50,7 +57,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def check_startup(settings: Settings) -> None:
     """Refuse configurations that must not serve (raises ConfigurationError saying why)."""
-    if settings.is_production and not settings.jwt_secret:
+    upstream.check_supported_versions()
+    if settings.is_production and settings.jwt_secret is None:
         raise ConfigurationError(
             "APP_ENV=production requires JWT_SECRET: without it every conversation would be "
             "readable by anyone who can reach the server. Set JWT_SECRET (or WWHD_SECRETS_ID "
@@ -58,21 +66,10 @@ def check_startup(settings: Settings) -> None:
         )
 
 
-def absolute_config() -> dict:
-    """langgraph.json with every path made absolute, so the server can run from any folder."""
-    config = json.loads(CONFIG_FILE.read_text())
-    config["graphs"] = {name: _absolute(spec) for name, spec in config["graphs"].items()}
-    config["dependencies"] = [str(REPO_ROOT)]
-    for section, key in (("checkpointer", "path"), ("http", "app"), ("auth", "path")):
-        if section in config:
-            config[section] = {**config[section], key: _absolute(config[section][key])}
-    return config
-
-
 def server_environment(settings: Settings) -> dict[str, str]:
     """Environment for the server process: absolute paths, offline flags, inmem runtime config."""
     data_dir = settings.data_dir.resolve()
-    config = absolute_config()
+    config = server_config()
     env = {
         **os.environ,
         **OFFLINE_ENV,
@@ -91,11 +88,6 @@ def server_environment(settings: Settings) -> dict[str, str]:
     if "auth" in config:
         env["LANGGRAPH_AUTH"] = json.dumps(config["auth"])
     return env
-
-
-def _absolute(spec: str) -> str:
-    path, _, attribute = spec.rpartition(":")
-    return f"{(REPO_ROOT / path).resolve()}:{attribute}"
 
 
 def serve(host: str, port: int, production: bool = False) -> None:
@@ -121,11 +113,11 @@ def serve(host: str, port: int, production: bool = False) -> None:
     else:
         # `langgraph dev` resolves some paths against the working folder, not the config's.
         generated = settings.data_dir.resolve() / "langgraph.json"
-        generated.write_text(json.dumps(absolute_config(), indent=2))
+        generated.write_text(json.dumps(server_config(), indent=2))
         argv = [
             str(bin_dir / "langgraph"), "dev", "--config", str(generated), "--host", host,
             "--port", str(port), "--no-browser", "--no-reload",
-            "--n-jobs-per-worker", os.environ.get("N_JOBS_PER_WORKER", "1"),
+            "--n-jobs-per-worker", str(settings.n_jobs_per_worker or 1),
         ]
     os.chdir(settings.data_dir)
     os.execve(argv[0], argv, env)

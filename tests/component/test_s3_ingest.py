@@ -14,14 +14,15 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from wwhd.core.settings import load_settings
+from wwhd.tools import s3 as s3_module
+from wwhd.tools.s3 import S3SourceError, ingest_s3, s3_client
+from wwhd.tools.store import open_knowledge_base
+
 from aws_loopback import ACCESS_KEY, apply_aws_environment, aws_environment, seaweed_s3
 
-from tools import s3 as s3_module
-from tools.s3 import S3SourceError, ingest_s3, s3_client
-from tools.store import open_knowledge_base
-from wwhd.settings import load_settings
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
 DOCS = {
     "kb/acupoints/ht7.md": CORPUS / "acupoints" / "acupoint-ht7-shen-men.md",
@@ -63,8 +64,13 @@ def kb(s3_endpoint, tmp_path_factory):
         base.client.close()  # only ours: other modules may hold their own stores
 
 
+def s3():
+    """A client for the loopback S3 (the project's WWHD_S3_ENDPOINT_URL, as the CLI uses it)."""
+    return s3_client(load_settings().s3_endpoint_url)
+
+
 def new_bucket(name: str) -> None:
-    client = s3_client()
+    client = s3()
     deadline = time.monotonic() + 15
     while True:  # the filer may still be starting right after the S3 port opens
         try:
@@ -77,12 +83,12 @@ def new_bucket(name: str) -> None:
 
 
 def upload(bucket: str, key: str, text: str) -> None:
-    s3_client().put_object(Bucket=bucket, Key=key, Body=text.encode())
+    s3().put_object(Bucket=bucket, Key=key, Body=text.encode())
 
 
 def counting_client(calls: list[str]):
     """An S3 client that records every API operation it sends."""
-    client = s3_client()
+    client = s3()
     client.meta.events.register(
         "before-call.s3.*", lambda model, **_: calls.append(model.name)
     )
@@ -105,7 +111,7 @@ def test_first_ingestion_then_an_unchanged_rerun_downloads_nothing(kb):
     upload("docs-a", "kb/notes.txt", "not Markdown")
     upload("docs-a", "kb-old/stale.md", NEW_DOC.read_text())  # beside, not under, kb/
 
-    first = ingest_s3(kb, "s3://docs-a/kb", progress=False)
+    first = ingest_s3(kb, "s3://docs-a/kb", s3(), progress=False)
 
     assert first.errors == []
     assert (first.documents, first.objects_listed, first.objects_downloaded) == (3, 3, 3)
@@ -114,12 +120,12 @@ def test_first_ingestion_then_an_unchanged_rerun_downloads_nothing(kb):
     assert set(stored) == {f"s3://docs-a/{key}" for key in DOCS}
     etags = {
         f"s3://docs-a/{o['Key']}": o["ETag"].strip('"')
-        for o in s3_client().list_objects_v2(Bucket="docs-a", Prefix="kb/")["Contents"]
+        for o in s3().list_objects_v2(Bucket="docs-a", Prefix="kb/")["Contents"]
     }
     assert all(stored[uri] == {etags[uri]} for uri in stored)  # each chunk knows its version
 
     calls: list[str] = []
-    again = ingest_s3(kb, "s3://docs-a/kb/", progress=False, client=counting_client(calls))
+    again = ingest_s3(kb, "s3://docs-a/kb/", counting_client(calls), progress=False)
 
     assert "GetObject" not in calls and "ListObjectsV2" in calls
     assert (again.objects_downloaded, again.objects_unchanged) == (0, 3)
@@ -133,20 +139,20 @@ def test_changed_added_deleted_and_broken_objects(kb):
     new_bucket("docs-b")
     for key, path in DOCS.items():
         upload("docs-b", key, path.read_text())
-    first = ingest_s3(kb, "s3://docs-b/kb", progress=False)
+    first = ingest_s3(kb, "s3://docs-b/kb", s3(), progress=False)
     per_doc = first.chunks_total // 3
 
     ht7 = DOCS["kb/acupoints/ht7.md"].read_text()
     edited = ht7.rstrip() + "\n\nOne more sentence for the test.\n"   # last section changes
     upload("docs-b", "kb/acupoints/ht7.md", edited)                 # changed
-    s3_client().delete_object(Bucket="docs-b", Key="kb/acupoints/ki1.md")  # deleted
+    s3().delete_object(Bucket="docs-b", Key="kb/acupoints/ki1.md")  # deleted
     upload("docs-b", "kb/acupoints/du20.md", NEW_DOC.read_text())   # added
     upload("docs-b", "kb/broken.md", "no front matter at all\n")    # malformed
     # Same bytes again: same ETag, so not even downloaded.
     upload("docs-b", "kb/acupoints/yin-tang.md", DOCS["kb/acupoints/yin-tang.md"].read_text())
 
     calls: list[str] = []
-    report = ingest_s3(kb, "s3://docs-b/kb", progress=False, client=counting_client(calls))
+    report = ingest_s3(kb, "s3://docs-b/kb", counting_client(calls), progress=False)
 
     assert sorted(report.downloaded_keys) == [
         "kb/acupoints/du20.md", "kb/acupoints/ht7.md", "kb/broken.md",
@@ -164,16 +170,16 @@ def test_changed_added_deleted_and_broken_objects(kb):
     assert "Removed documents: acupoint-ki1-yong-quan" in summary and "kb/broken.md" in summary
     # The edited object's unchanged sections took its new ETag without being re-embedded, so
     # the next run downloads only what still has no chunks (the broken document).
-    new_etag = s3_client().head_object(Bucket="docs-b", Key="kb/acupoints/ht7.md")["ETag"]
+    new_etag = s3().head_object(Bucket="docs-b", Key="kb/acupoints/ht7.md")["ETag"]
     assert stored["s3://docs-b/kb/acupoints/ht7.md"] == {new_etag.strip('"')}
     calls.clear()
-    settled = ingest_s3(kb, "s3://docs-b/kb", progress=False, client=counting_client(calls))
+    settled = ingest_s3(kb, "s3://docs-b/kb", counting_client(calls), progress=False)
     assert calls.count("GetObject") == 1 and settled.downloaded_keys == ["kb/broken.md"]
     assert not settled.changed
 
     # A typo in a document that was fine keeps its previous chunks rather than emptying it.
     upload("docs-b", "kb/acupoints/du20.md", "---\nid: [unclosed\n---\nbody\n")
-    broken = ingest_s3(kb, "s3://docs-b/kb", progress=False)
+    broken = ingest_s3(kb, "s3://docs-b/kb", s3(), progress=False)
     assert broken.chunks_deleted == 0 and len(broken.errors) == 2
     assert "s3://docs-b/kb/acupoints/du20.md" in chunks_by_uri(kb, "s3://docs-b/")
 
@@ -185,7 +191,7 @@ def test_listing_is_paginated(kb, monkeypatch):
     monkeypatch.setattr(s3_module, "LIST_PAGE_SIZE", 2)
 
     calls: list[str] = []
-    report = ingest_s3(kb, "s3://docs-c/many", progress=False, client=counting_client(calls))
+    report = ingest_s3(kb, "s3://docs-c/many", counting_client(calls), progress=False)
 
     assert calls.count("ListObjectsV2") == 3  # 2 + 2 + 1
     assert report.documents == report.objects_listed == 5 and report.errors == []
@@ -193,16 +199,16 @@ def test_listing_is_paginated(kb, monkeypatch):
 
 def test_unreadable_sources_say_what_to_check(kb, s3_endpoint):
     with pytest.raises(S3SourceError, match="bucket does not exist"):
-        ingest_s3(kb, "s3://no-such-bucket/kb", progress=False)
+        ingest_s3(kb, "s3://no-such-bucket/kb", s3(), progress=False)
     wrong_keys = boto3.client(
         "s3", endpoint_url=s3_endpoint, aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key="wrong", region_name="us-east-1",
     )
     new_bucket("docs-d")
     with pytest.raises(S3SourceError, match="access denied"):
-        ingest_s3(kb, "s3://docs-d/kb", progress=False, client=wrong_keys)
+        ingest_s3(kb, "s3://docs-d/kb", wrong_keys, progress=False)
     with pytest.raises(S3SourceError, match="names no bucket"):
-        ingest_s3(kb, "s3:///kb", progress=False)
+        ingest_s3(kb, "s3:///kb", s3(), progress=False)
 
 
 def test_wwhd_ingest_command_reads_s3(s3_endpoint, tmp_path):

@@ -1,6 +1,6 @@
 """Retention inside the server: old checkpoints pruned, idle threads deleted, the file shrunk.
 
-Every `WWHD_RETENTION_INTERVAL_S` seconds (0 turns it off):
+Every `WWHD_RETENTION_INTERVAL_S` seconds (0 turns it off; settings in `wwhd.core.settings`):
 - threads idle for `WWHD_PRUNE_AFTER_S` keep only their newest checkpoint (history shortens,
   state and conversation stay whole, since the newest checkpoint holds every message);
 - threads idle for `WWHD_THREAD_TTL_DAYS` days (0: never) are deleted, record and checkpoints;
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wwhd.checkpointer import open_checkpointer
+from wwhd.core.settings import Settings
+from wwhd.server import upstream
+from wwhd.server.checkpointer import open_checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +27,19 @@ VACUUM_FREE_RATIO = 0.25
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """When to prune and delete; read from the environment."""
+    """When to prune and delete."""
 
     interval_s: float = 3600.0
     prune_after_s: float = 86400.0
     delete_after_days: float = 0.0
 
     @classmethod
-    def from_env(cls) -> RetentionPolicy:
-        """The policy the environment sets (defaults: hourly, prune after a day, keep)."""
+    def from_settings(cls, settings: Settings) -> RetentionPolicy:
+        """The policy the settings give (defaults: hourly, prune after a day, keep)."""
         return cls(
-            interval_s=float(os.environ.get("WWHD_RETENTION_INTERVAL_S", cls.interval_s)),
-            prune_after_s=float(os.environ.get("WWHD_PRUNE_AFTER_S", cls.prune_after_s)),
-            delete_after_days=float(
-                os.environ.get("WWHD_THREAD_TTL_DAYS", cls.delete_after_days)
-            ),
+            interval_s=settings.retention_interval_s,
+            prune_after_s=settings.prune_after_s,
+            delete_after_days=settings.thread_ttl_days,
         )
 
 
@@ -61,16 +60,6 @@ def database_bytes(path: Path) -> int:
     )
 
 
-def _idle_threads(now: datetime) -> list[tuple[str, timedelta]]:
-    from langgraph_runtime_inmem.database import GLOBAL_STORE
-
-    return [
-        (str(thread["thread_id"]), now - thread["updated_at"])
-        for thread in GLOBAL_STORE.get("threads", [])
-        if thread.get("status") != "busy"
-    ]
-
-
 def _compact(path: Path) -> None:
     with sqlite3.connect(path, timeout=30) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -85,16 +74,13 @@ async def run_retention_once(sqlite_path: Path, policy: RetentionPolicy) -> Rete
     """One pass of pruning, deleting and compacting."""
     report = RetentionReport(bytes_before=await asyncio.to_thread(database_bytes, sqlite_path))
     now = datetime.now(UTC)
-    idle = _idle_threads(now)
+    idle = upstream.thread_idle_times(now)
     if policy.delete_after_days > 0:
-        from langgraph_runtime_inmem.database import connect
-        from langgraph_runtime_inmem.ops import Threads
-
         limit = timedelta(days=policy.delete_after_days)
-        async with connect() as conn:
+        async with upstream.runtime_connection() as conn:
             for thread_id, age in idle:
                 if age >= limit:
-                    await Threads.delete(conn, thread_id)
+                    await upstream.delete_thread(conn, thread_id)
                     report.deleted.append(thread_id)
     deleted = set(report.deleted)
     report.pruned = [

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from tools.embeddings import E5_DIMENSIONS, E5_MODEL_NAME, E5Embeddings, shared_e5
-from wwhd.settings import Settings
+from wwhd.core.settings import Settings, secret_value
+from wwhd.tools.embeddings import E5_DIMENSIONS, E5_MODEL_NAME, E5Embeddings, shared_e5
 
 DEFAULT_OPENAI_CHAT_MODEL = "gpt-4.1-mini"
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -85,7 +85,7 @@ def get_dense_embeddings(settings: Settings) -> Embeddings:
     """The dense embedding model (one instance per process and model)."""
     return _dense_embeddings(
         embedding_model_name(settings), settings.embeddings_base_url,
-        settings.openai_api_key, settings.llm_api_key,
+        secret_value(settings.openai_api_key), secret_value(settings.llm_api_key),
     )
 
 

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from evals.dataset import load_cases
-from evals.gate import check_gate, format_gate, load_thresholds
-from evals.report import write_report
-from evals.runner import evaluate, in_process_target
-from tools.store import KnowledgeBase
+from wwhd.evals.dataset import load_cases
+from wwhd.evals.gate import check_gate, format_gate, load_thresholds
+from wwhd.evals.report import write_report
+from wwhd.evals.runner import evaluate, in_process_target
+from wwhd.tools.store import KnowledgeBase
 
 pytestmark = pytest.mark.usefixtures("kb_env")
 

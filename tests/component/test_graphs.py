@@ -6,23 +6,22 @@ import uuid
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graphs import answer as answer_graph
-from graphs import prompts
-from graphs import retrieval as retrieval_graph
-from graphs import router as router_graph
-from graphs.answer import check_citations
-from graphs.wwhd import builder
-
-pytestmark = pytest.mark.usefixtures("kb_env")
+from wwhd.graphs import answer as answer_graph
+from wwhd.graphs import prompts
+from wwhd.graphs import retrieval as retrieval_graph
+from wwhd.graphs import router as router_graph
+from wwhd.graphs.answer import check_citations
+from wwhd.graphs.wwhd import builder
 
 
 @pytest.fixture
-def chat():
+def chat(kb_context):
     graph = builder.compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
 
     def ask(content):
-        return graph.invoke({"messages": [{"role": "user", "content": content}]}, config)
+        return graph.invoke({"messages": [{"role": "user", "content": content}]}, config,
+                            context=kb_context)
 
     return ask
 
@@ -122,14 +121,14 @@ def test_shaolin_question_is_filtered_to_the_shaolin_tradition(chat):
     assert {s["tradition"] for s in state["sources"]} == {"shaolin"}
 
 
-def test_each_part_runs_alone():
+def test_each_part_runs_alone(kb_context):
     message = {"messages": [{"role": "user", "content": "Where is He Gu located?"}]}
-    routed = router_graph.graph.invoke(message)
+    routed = router_graph.graph.invoke(message, context=kb_context)
     assert routed["route"] == "tcm"
-    retrieved = retrieval_graph.graph.invoke({**message, "tradition": "tcm"})
+    retrieved = retrieval_graph.graph.invoke({**message, "tradition": "tcm"}, context=kb_context)
     assert retrieved["sources"][0]["doc_id"] == "acupoint-li4-he-gu"
     answered = answer_graph.graph.invoke(
-        {**message, "route": "tcm", "sources": retrieved["sources"]}
+        {**message, "route": "tcm", "sources": retrieved["sources"]}, context=kb_context
     )
     assert cited(answered["messages"][-1].content)
 
@@ -138,3 +137,28 @@ def test_citation_check_removes_citations_without_a_source():
     text, numbers = check_citations("Qi moves blood [1][3]. Yin nourishes [7].", 3)
     assert text == "Qi moves blood [1][3]. Yin nourishes ."
     assert numbers == [1, 3]
+
+
+def test_dependencies_are_handed_in_through_the_context(kb_context):
+    """A run uses the knowledge base and model its context carries: here a store that fails
+    and a model factory that records what it was asked for."""
+    from wwhd.core.errors import StoreUnavailable
+    from wwhd.graphs.context import Context
+    from wwhd.graphs.dependencies import Dependencies
+
+    class DownStore:
+        dense = None
+
+        def search(self, *args, **kwargs):
+            raise StoreUnavailable("the test's store is down")
+
+    asked = []
+    deps = Dependencies(kb_context.deps.settings, knowledge_base=DownStore(),
+                        chat_model=lambda name: asked.append(name))
+    state = builder.compile().invoke(
+        {"messages": [{"role": "user", "content": "What is Huang Qi used for?"}]},
+        context=Context(dependencies=deps),
+    )
+    assert state["error"] == "knowledge base unavailable: the test's store is down"
+    assert prompts.STORE_DOWN_REPLY.split("{")[0] in state["messages"][-1].content
+    assert asked == [None]  # the configured default model was asked for, once

@@ -14,11 +14,11 @@ import asyncio
 import json
 import logging
 import sqlite3
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wwhd.checkpointer import open_checkpointer
+from wwhd.server import upstream
+from wwhd.server.checkpointer import open_checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,10 @@ def thread_metadata(checkpoint_metadata: dict) -> dict:
 
 async def restore_thread_records(sqlite_path: Path) -> list[str]:
     """Rebuild runtime thread records missing for checkpointed threads; return their ids."""
-    try:
-        from langgraph_api.serde import json_dumpb, json_loads
-        from langgraph_runtime_inmem.database import GLOBAL_STORE
-    except ImportError:  # another runtime keeps thread records durably itself
-        return []
+    if not upstream.inmem_runtime_installed():
+        return []  # another runtime keeps thread records durably itself
     newest = await asyncio.to_thread(newest_checkpoints, sqlite_path)
-    known = {str(thread["thread_id"]) for thread in GLOBAL_STORE.get("threads", [])}
+    known = upstream.known_thread_ids()
     missing = [thread_id for thread_id in newest if thread_id not in known]
     if not missing:
         return []
@@ -76,21 +73,11 @@ async def restore_thread_records(sqlite_path: Path) -> list[str]:
             saved = await saver.aget_tuple(
                 {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
             )
-            # The runtime keeps values in their JSON form, as the API returns them.
-            values = json_loads(json_dumpb(saved.checkpoint["channel_values"])) if saved else None
-            GLOBAL_STORE["threads"].append(
-                {
-                    "thread_id": uuid.UUID(thread_id),
-                    "created_at": now,
-                    "updated_at": now,
-                    "state_updated_at": now,
-                    "metadata": thread_metadata(newest[thread_id][1]),
-                    "status": "idle",
-                    "config": {},
-                    "values": values,
-                }
+            values = upstream.to_api_json(saved.checkpoint["channel_values"]) if saved else None
+            upstream.add_thread_record(
+                thread_id, thread_metadata(newest[thread_id][1]), values, now
             )
-    await asyncio.to_thread(GLOBAL_STORE.sync)
+    await asyncio.to_thread(upstream.flush_records)
     log.warning(
         "rebuilt %d thread record(s) lost by an unclean shutdown from their checkpoints",
         len(missing),

@@ -1,15 +1,17 @@
 """Ingestion into a real embedded Qdrant: incremental, replacing, deleting, skipping bad files."""
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tools.ingest import ingest_directory
-from tools.store import EmbeddingMismatch, KnowledgeBase, close_all, open_knowledge_base
-from wwhd.settings import load_settings
+from wwhd.core.errors import StoreUnavailable
+from wwhd.core.settings import load_settings
+from wwhd.tools.ingest import ingest_directory
+from wwhd.tools.store import EmbeddingMismatch, KnowledgeBase, close_all, open_knowledge_base
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SAMPLE = ["herbs/herb-huang-qi.md", "herbs/herb-dang-gui.md", "shaolin/shaolin-practice-stances.md"]
 
 
@@ -88,3 +90,42 @@ def test_moving_the_folder_does_not_re_embed(small_kb, tmp_path):
     assert {c.uri for c in kb.stored_chunks()} == {
         str((moved / name).resolve()) for name in SAMPLE
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [(403, "refused the request (HTTP 403): check WWHD_QDRANT_API_KEY"),
+     (500, "answered HTTP 500 (Internal Server Error)")],
+)
+def test_a_qdrant_server_that_answers_with_an_error_is_named_with_what_to_do(
+    monkeypatch, tmp_path, status, says
+):
+    """Not a transport failure: a real HTTP server on loopback that answers every request
+    with an error, as a misconfigured or failing Qdrant does."""
+    import http.server
+    import threading
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = b'{"status": {"error": "nope"}, "time": 0.0}'
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("WWHD_DATA_DIR", str(tmp_path))
+        kb = open_knowledge_base(load_settings())
+        with pytest.raises(StoreUnavailable, match=re.escape(says)):
+            kb.search("Huang Qi", k=2)
+    finally:
+        server.shutdown()

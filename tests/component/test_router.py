@@ -4,6 +4,7 @@ No knowledge base is needed: the router reads the trained artefact in graphs/mod
 bundled e5 embedding.
 """
 
+import copy
 import dataclasses
 import json
 import subprocess
@@ -14,14 +15,15 @@ import numpy as np
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from evals.understanding import evaluate as understanding
-from evals.understanding.dataset import load_splits
-from graphs import classifier as classifier_module
-from graphs.classifier import MODEL_DIR, QuestionClassifier, bundled_classifier
-from graphs.context import Context
-from graphs.patterns import injection_pattern, red_flag_pattern
-from graphs.router import Judgement, Reading, decide, route_question
-from graphs.vocabulary import VOCABULARY_FILE, Vocabulary, build_vocabulary
+from wwhd.evals.understanding import evaluate as understanding
+from wwhd.evals.understanding.dataset import load_splits
+from wwhd.graphs import classifier as classifier_module
+from wwhd.graphs.classifier import MODEL_DIR, QuestionClassifier, bundled_classifier
+from wwhd.graphs.context import Context
+from wwhd.graphs.dependencies import Dependencies
+from wwhd.graphs.patterns import injection_pattern, red_flag_pattern
+from wwhd.graphs.router import Judgement, Reading, decide, route_question
+from wwhd.graphs.vocabulary import VOCABULARY_FILE, Vocabulary, build_vocabulary
 
 NO_MODEL = SimpleNamespace(context=Context(chat_model="extractive"))
 
@@ -48,14 +50,14 @@ def test_the_test_split_passes_the_router_gate(test_split_scores, tmp_path):
     assert passed, "\n" + table
 
 
-def test_a_degraded_classifier_fails_the_gate_naming_red_flag_recall(monkeypatch):
+def test_a_degraded_classifier_fails_the_gate_naming_red_flag_recall():
     # Thresholds no message reaches: only the pattern layer is left to find emergencies.
-    classifier = bundled_classifier()
-    blind = dataclasses.replace(classifier.thresholds, red_flag=1.01, possible_red_flag=1.01)
-    monkeypatch.setattr(classifier, "thresholds", blind)
+    blind = copy.copy(bundled_classifier())
+    blind.thresholds = dataclasses.replace(blind.thresholds, red_flag=1.01,
+                                           possible_red_flag=1.01)
+    context = Context(chat_model="extractive", dependencies=Dependencies(classifier=blind))
     messages = [m for m in load_splits(("test",)) if m.route == "red_flag"][:60]
-    results = [understanding.route_message(m, Context(chat_model="extractive"))
-               for m in messages]
+    results = [understanding.route_message(m, context) for m in messages]
     passed, table = understanding.check_gate(understanding.score(results)["summary"])
     assert not passed
     assert "FAILED: red_flag_recall" in table
@@ -144,7 +146,7 @@ def test_the_artefact_loads_without_scikit_learn_and_refuses_a_mismatch(tmp_path
 
 
 def test_the_committed_artefact_is_what_the_training_command_produces(tmp_path):
-    from evals.understanding.train import train
+    from wwhd.evals.understanding.train import train
 
     meta = json.loads((MODEL_DIR / "router.json").read_text())
     retrained = train(tmp_path, MODEL_DIR.parents[1] / "corpus", progress=False,
@@ -166,7 +168,7 @@ def test_the_server_side_needs_no_training_libraries():
         "import sys; sys.modules.update(sklearn=None, scipy=None)\n"
         "from wwhd.cli import build_parser; build_parser()\n"
         "import graphs.wwhd\n"
-        "from graphs.classifier import bundled_classifier\n"
+        "from wwhd.graphs.classifier import bundled_classifier\n"
         "print(bundled_classifier().classify('hello there').probabilities['general'] > 0.5)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -1,4 +1,4 @@
-"""Router latency benchmark: `python -m evals.understanding.bench [--messages 300]`.
+"""Router latency benchmark: `python -m devtools.router_bench [--messages 300]`.
 
 Measures, in one run over dev messages: the e5 embedding of a message, the classifier's own
 work (vocabulary match, n-grams, evidence, three heads) and the whole router node. A turn pays
@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 from langchain_core.messages import HumanMessage
 
-from evals.understanding.dataset import load_splits
-from graphs.classifier import bundled_classifier
-from graphs.context import Context
-from graphs.router import route_question
-from tools.embeddings import shared_e5
+from wwhd.evals.understanding.dataset import load_splits
+from wwhd.graphs.classifier import bundled_classifier
+from wwhd.graphs.context import Context
+from wwhd.graphs.router import route_question
+from wwhd.tools.embeddings import shared_e5
 
 
 def _ms(values: list[float]) -> str:
@@ -31,7 +31,7 @@ def _ms(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Time the three parts over the same messages and print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m evals.understanding.bench",
+    parser = argparse.ArgumentParser(prog="python -m devtools.router_bench",
                                      description=__doc__)
     parser.add_argument("--messages", type=int, default=300, help="how many dev messages")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.documents import (
+from wwhd.tools.documents import (
     CATEGORIES,
     DocumentError,
     chunk_document,
@@ -12,7 +12,7 @@ from tools.documents import (
     parse_document,
 )
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 GOOD = """---
 id: herb-test

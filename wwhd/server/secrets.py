@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from wwhd.settings import ConfigurationError
+from wwhd.core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from wwhd.core.errors import ConfigurationError
+from wwhd.server.secrets import load_secrets_into_environ, region_of
+
 from aws_loopback import (
     REGION,
     apply_aws_environment,
@@ -18,10 +22,7 @@ from aws_loopback import (
     free_port,
 )
 
-from wwhd.secrets import load_secrets_into_environ, region_of
-from wwhd.settings import ConfigurationError
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SECRET = {"OPENAI_API_KEY": "sk-test-not-real", "JWT_SECRET": "jwt-from-secrets-manager"}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from wwhd.settings import load_settings
+from wwhd.core.settings import load_settings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,138 @@
+"""Process-wide settings: every environment variable the project reads, typed, in one class.
+
+Names fixed by the infrastructure design (`QDRANT_URL`, `SQLITE_PATH`, `OPENAI_API_KEY`,
+`JWT_SECRET`, `APP_ENV`) are read as they are; everything the project adds is `WWHD_`-prefixed.
+The README's configuration table lists every field here. Empty values count as unset. Secrets
+are `SecretStr`: they never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wwhd.core.errors import ConfigurationError
+
+Environment = Literal["development", "production"]
+
+
+def _env(name: str, *more: str) -> dict:
+    # `alias` makes the variable's name the one errors report; populate_by_name keeps the
+    # Python name usable in code and tests.
+    return {"validation_alias": AliasChoices(name, *more)}
+
+
+class Settings(BaseSettings):
+    """Everything the server, the CLI, the graphs and the evals read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, populate_by_name=True, frozen=True, extra="ignore",
+        case_sensitive=False,
+    )
+
+    app_env: Environment = Field("development", **_env("APP_ENV"))
+    data_dir: Path = Field(Path("data"), **_env("WWHD_DATA_DIR"))
+    corpus_dir: Path = Field(Path("corpus"), **_env("WWHD_CORPUS_DIR"))
+    # Vector store
+    qdrant_url: str | None = Field(None, **_env("QDRANT_URL"))
+    qdrant_api_key: SecretStr | None = Field(None, **_env("WWHD_QDRANT_API_KEY"))
+    collection: str = Field("wwhd_kb", min_length=1, **_env("WWHD_COLLECTION"))
+    sqlite_path_override: Path | None = Field(None, **_env("SQLITE_PATH"))
+    # Models
+    openai_api_key: SecretStr | None = Field(None, **_env("OPENAI_API_KEY"))
+    llm_base_url: str | None = Field(None, **_env("WWHD_LLM_BASE_URL"))
+    llm_api_key: SecretStr | None = Field(None, **_env("WWHD_LLM_API_KEY"))
+    chat_model: str | None = Field(None, **_env("WWHD_CHAT_MODEL"))
+    embedding_model: str | None = Field(None, **_env("WWHD_EMBEDDING_MODEL"))
+    embeddings_base_url: str | None = Field(None, **_env("WWHD_EMBEDDINGS_BASE_URL"))
+    llm_timeout_s: float = Field(60.0, gt=0, **_env("WWHD_LLM_TIMEOUT"))
+    llm_max_retries: int = Field(2, ge=0, le=10, **_env("WWHD_LLM_MAX_RETRIES"))
+    llm_max_tokens: int = Field(700, ge=16, **_env("WWHD_LLM_MAX_TOKENS"))
+    model_probe_ttl_s: float = Field(60.0, ge=0, **_env("WWHD_MODEL_PROBE_TTL_S"))
+    # Per-run defaults (graphs/context.py takes these as its defaults)
+    top_k: int = Field(4, ge=1, le=20, **_env("WWHD_TOP_K"))
+    max_quotes: int = Field(4, ge=1, le=20, **_env("WWHD_MAX_QUOTES"))
+    max_message_chars: int = Field(8000, ge=1, **_env("WWHD_MAX_MESSAGE_CHARS"))
+    # Auth
+    jwt_secret: SecretStr | None = Field(None, **_env("JWT_SECRET"))
+    jwt_audience: str | None = Field(None, **_env("WWHD_JWT_AUDIENCE"))
+    jwt_issuer: str | None = Field(None, **_env("WWHD_JWT_ISSUER"))
+    # Retention
+    retention_interval_s: float = Field(3600.0, ge=0, **_env("WWHD_RETENTION_INTERVAL_S"))
+    prune_after_s: float = Field(86400.0, ge=0, **_env("WWHD_PRUNE_AFTER_S"))
+    thread_ttl_days: float = Field(0.0, ge=0, **_env("WWHD_THREAD_TTL_DAYS"))
+    # AWS
+    secrets_id: str | None = Field(None, **_env("WWHD_SECRETS_ID"))
+    s3_endpoint_url: str | None = Field(None, **_env("WWHD_S3_ENDPOINT_URL"))
+    # deploy/entrypoint.sh ingests from here before serving (validated here all the same)
+    ingest_uri: str | None = Field(None, pattern=r"^s3://[^/]+", **_env("WWHD_INGEST_URI"))
+    # Server process
+    host: str = Field("127.0.0.1", **_env("HOST"))
+    port: int = Field(2024, ge=1, le=65535, **_env("PORT"))
+    n_jobs_per_worker: int | None = Field(None, ge=1, **_env("N_JOBS_PER_WORKER"))
+    # Evals: the LLM-as-judge
+    judge_base_url: str | None = Field(None, **_env("WWHD_JUDGE_BASE_URL"))
+    judge_model: str | None = Field(None, **_env("WWHD_JUDGE_MODEL"))
+    judge_api_key: SecretStr | None = Field(None, **_env("WWHD_JUDGE_API_KEY"))
+
+    @field_validator("app_env", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("data_dir", "corpus_dir", "sqlite_path_override")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite checkpoint file (`SQLITE_PATH`, else under the data folder)."""
+        return self.sqlite_path_override or self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def qdrant_path(self) -> Path:
+        """Folder of the embedded Qdrant (used only when `QDRANT_URL` is unset)."""
+        return self.data_dir / "qdrant"
+
+    @property
+    def qdrant_location(self) -> str:
+        """Human-readable location of the vector store, for logs and errors."""
+        return self.qdrant_url or f"embedded:{self.qdrant_path}"
+
+    @property
+    def is_production(self) -> bool:
+        """Whether `APP_ENV` is production."""
+        return self.app_env == "production"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings from the environment (call again after changing it).
+
+    Raises ConfigurationError naming each variable that is invalid and why.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            given = error.get("input")
+            shown = "" if _is_secret(name) or isinstance(given, dict) else f"={given!r}"
+            problems.append(f"{name}{shown}: {error['msg']}")
+        raise ConfigurationError(
+            "invalid configuration: " + "; ".join(problems)
+            + ". Fix the environment variable(s) named (see the README's configuration table)."
+        ) from None
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name.upper() for word in ("KEY", "SECRET", "TOKEN"))
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    """The plain value of an optional secret (only where it is handed to a client library)."""
+    return secret.get_secret_value() if secret is not None else None

@@ -1,0 +1,62 @@
+"""Custom HTTP routes served beside the LangGraph API (langgraph.json "http.app"), and the
+server-side jobs that start with it: thread-record recovery and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from wwhd.core.settings import Settings, load_settings
+from wwhd.server import upstream
+from wwhd.server.auth import bearer_identity
+from wwhd.server.durability import restore_thread_records
+from wwhd.server.health import public_view, readiness
+from wwhd.server.middleware import StoreSearchDefaults
+from wwhd.server.retention import RetentionPolicy, retention_loop
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs after the LangGraph runtime has started (its lifespan is entered first)."""
+    settings = load_settings()  # a bad variable stops the start-up, naming it
+    upstream.check_supported_versions()
+    await restore_thread_records(settings.sqlite_path)
+    policy = RetentionPolicy.from_settings(settings)
+    job = (
+        asyncio.create_task(retention_loop(settings.sqlite_path, policy))
+        if policy.interval_s > 0
+        else None
+    )
+    try:
+        yield
+    finally:
+        if job is not None:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+
+
+app = FastAPI(title="W.W.H.D. custom routes", lifespan=lifespan)
+# Middleware of this app wraps every route of the server, the LangGraph API's included.
+app.add_middleware(StoreSearchDefaults)
+
+
+def shows_details(request: Request, settings: Settings) -> bool:
+    """Details (paths, errors) only where the API is open anyway or the caller has a token."""
+    if settings.jwt_secret is None:
+        return True
+    return bearer_identity(request.headers.get("authorization"), settings) is not None
+
+
+@app.get("/health")
+def health(request: Request) -> JSONResponse:
+    """Readiness: 200 `ok` or `degraded` (the chat model is down, answers still work), 503
+    `unavailable` when the checkpointer or the vector store is unusable. Liveness is `/ok`."""
+    settings = load_settings()
+    code, report = readiness(settings)
+    body = report if shows_details(request, settings) else public_view(report)
+    return JSONResponse(body, status_code=code)
