@@ -8,6 +8,7 @@ are `SecretStr`: they never appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -127,6 +128,13 @@ def load_settings(**overrides: object) -> Settings:
             "invalid configuration: " + "; ".join(problems)
             + ". Fix the environment variable(s) named (see the README's configuration table)."
         ) from None
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """The settings read once for this process: the server's view (its environment is fixed
+    once it starts; reading and validating costs about a millisecond, too much per request)."""
+    return load_settings()
 
 
 def _is_secret(name: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from wwhd.core.settings import Settings, load_settings
+from wwhd.core.settings import Settings, process_settings
 from wwhd.server import upstream
 from wwhd.server.auth import bearer_identity
 from wwhd.server.durability import restore_thread_records
@@ -22,7 +22,7 @@ from wwhd.server.retention import RetentionPolicy, retention_loop
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs after the LangGraph runtime has started (its lifespan is entered first)."""
-    settings = load_settings()  # a bad variable stops the start-up, naming it
+    settings = process_settings()  # read once; a bad variable stops the start-up, naming it
     upstream.check_supported_versions()
     await restore_thread_records(settings.sqlite_path)
     policy = RetentionPolicy.from_settings(settings)
@@ -56,7 +56,7 @@ def shows_details(request: Request, settings: Settings) -> bool:
 def health(request: Request) -> JSONResponse:
     """Readiness: 200 `ok` or `degraded` (the chat model is down, answers still work), 503
     `unavailable` when the checkpointer or the vector store is unusable. Liveness is `/ok`."""
-    settings = load_settings()
+    settings = process_settings()
     code, report = readiness(settings)
     body = report if shows_details(request, settings) else public_view(report)
     return JSONResponse(body, status_code=code)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import jwt
 from langgraph_sdk import Auth
 
-from wwhd.core.settings import Settings, load_settings, secret_value
+from wwhd.core.settings import Settings, process_settings, secret_value
 
 auth = Auth()
 
@@ -80,7 +80,7 @@ def verify_token(token: str, settings: Settings) -> dict:
 @auth.authenticate
 async def authenticate(path: str, headers: dict) -> Auth.types.MinimalUserDict:
     """Identify the caller from the bearer token (or as anonymous when auth is off)."""
-    settings = load_settings()
+    settings = process_settings()
     if settings.jwt_secret is None or path in OPEN_PATHS:
         return {"identity": ANONYMOUS, "is_authenticated": False}
     header = _header(headers, "authorization")
