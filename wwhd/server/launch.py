@@ -101,7 +101,7 @@ def serve(host: str, port: int, production: bool = False) -> None:
     env = server_environment(settings)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     # The stock /docs page loads its script from a CDN, so it is not advertised here.
-    print(f"W.W.H.D. server: {url}  (health: {url}/health)", flush=True)
+    print(f"W.W.H.D. server: {url}  (live: {url}/ok, ready: {url}/health)", flush=True)
     print(f"Studio: https://smith.langchain.com/studio/?baseUrl={url}", flush=True)
     bin_dir = Path(sys.executable).parent
     if production:
