@@ -15,7 +15,7 @@ from wwhd.graphs import prompts
 from wwhd.graphs.classifier import bundled_classifier
 from wwhd.graphs.context import Context
 from wwhd.graphs.dependencies import Dependencies
-from wwhd.graphs.router import TOPIC_ROUTES, read_message, route_question
+from wwhd.graphs.router import CONFIDENT, TOPIC_ROUTES, read_message, route_question
 
 from conftest import LocalModel
 
@@ -40,14 +40,15 @@ def cited(text: str) -> set[int]:
 
 
 def test_the_model_judges_every_turn_and_the_router_still_decides(with_model):
-    text = "Can you recommend a good laptop?"
+    text = "What is the best laptop for gaming?"
     state = {"messages": [HumanMessage(content=text)]}
     reading = read_message(text, state, with_model, bundled_classifier())
     assert reading.judgement is not None  # the real model answered the structured call
     decision = route_question(state, SimpleNamespace(context=with_model))
-    # The classifier is sure of this one, so whatever the small model said, the route stands.
-    assert reading.verdict.best(TOPIC_ROUTES)[0] == "out_of_scope"
-    assert decision["route"] == "out_of_scope"
+    # The classifier is sure of this one, so whatever the small model said, its route stands.
+    route, confidence = reading.verdict.best(TOPIC_ROUTES)
+    assert confidence >= CONFIDENT
+    assert decision["route"] == route and decision["route_reason"] == "classifier"
 
 
 def test_a_generated_answer_cites_retrieved_passages_and_follows_up(with_model):
@@ -98,8 +99,8 @@ async def test_tokens_stream_from_the_answer_node_only(local_model, make_server)
     assert text.strip() and text.strip()[:40] in final
 
 
-async def test_model_down_is_a_clear_message_a_503_and_recovers(local_model, make_server):
-    server = make_server(env=llm_env(local_model))
+async def test_model_down_is_a_clear_message_degraded_and_recovers(local_model, make_server):
+    server = make_server(env={**llm_env(local_model), "WWHD_MODEL_PROBE_TTL_S": "0"})
     client = get_client(url=server.url)
     thread = await client.threads.create()
     tid = thread["thread_id"]
@@ -110,7 +111,10 @@ async def test_model_down_is_a_clear_message_a_503_and_recovers(local_model, mak
     local_model.stop()
     try:
         health = httpx.get(f"{server.url}/health", timeout=30)
-        assert health.status_code == 503 and health.json()["failing"] == ["model"]
+        # Degraded, not unavailable: the extractive fallback still answers.
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        assert health.json()["failing"] == ["model"]
+        assert httpx.get(f"{server.url}/ok", timeout=30).status_code == 200
         down = await client.runs.wait(tid, "wwhd", input=ask)
         text = down["messages"][-1]["content"]
         assert text.startswith("The answer model is not responding")
@@ -118,7 +122,7 @@ async def test_model_down_is_a_clear_message_a_503_and_recovers(local_model, mak
         assert cited(text), "the fallback still quotes the knowledge base"
     finally:
         local_model.start()
-    assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+    assert httpx.get(f"{server.url}/health", timeout=30).json()["status"] == "ok"
     again = await client.runs.wait(tid, "wwhd", input=ask)
     assert not again["messages"][-1]["content"].startswith("The answer model is not responding")
     assert len(again["messages"]) == 6
