@@ -63,7 +63,9 @@ def _serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         # The embedded store locks its folder; the server process must be able to open it.
         close_all()
-    serve(args.host or settings.host, args.port or settings.port, production=args.production)
+    host = args.host if args.host is not None else settings.host
+    port = args.port if args.port is not None else settings.port
+    serve(host, port, production=args.production)
     return 0
 
 
@@ -136,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the collection is empty. If the port is taken, a free one is used and printed.",
     )
     serve.add_argument("--host", help="interface to listen on (default: HOST, else 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default: PORT, else 2024)")
+    serve.add_argument("--port", type=int, help="port (default: PORT, else 2024; 0: any free "
+                       "port). A port in use is replaced by a free one; the URL is printed.")
     serve.add_argument(
         "--production", action="store_true",
         help="serve with uvicorn and the inmem runtime, as the container does",

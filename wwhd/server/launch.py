@@ -94,7 +94,9 @@ def serve(host: str, port: int, production: bool = False) -> None:
     """Replace this process with the server (signals then reach it directly)."""
     settings = load_settings()
     check_startup(settings)
-    if not port_is_free(host, port):
+    if port == 0:
+        port = free_port(host)
+    elif not port_is_free(host, port):
         wanted, port = port, free_port(host)
         print(f"Port {wanted} is in use; serving on port {port} instead.", file=sys.stderr)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
