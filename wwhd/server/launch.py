@@ -24,6 +24,8 @@ from wwhd.server import upstream
 
 log = logging.getLogger(__name__)
 
+# uvicorn finishes in-flight requests for this long on SIGTERM (ECS's stopTimeout must exceed it).
+GRACEFUL_SHUTDOWN_S = 20
 OFFLINE_ENV = {
     # Without these `langgraph dev` phones home for analytics and version checks.
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -110,7 +112,7 @@ def serve(host: str, port: int, production: bool = False) -> None:
         argv = [
             str(bin_dir / "uvicorn"), "langgraph_api.server:app", "--host", host,
             "--port", str(port), "--workers", "1", "--no-access-log",
-            "--timeout-graceful-shutdown", "20",
+            "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
         ]
     else:
         # `langgraph dev` resolves some paths against the working folder, not the config's.
