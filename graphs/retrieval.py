@@ -16,7 +16,7 @@ from wwhd.graphs.conversation import is_follow_up, latest_user_text, recent_hist
 from wwhd.graphs.models import internal
 from wwhd.graphs.state import Route, RouteReason, State
 from wwhd.graphs.vocabulary import Vocabulary
-from wwhd.tools.retrieval import knowledge_base_tool
+from wwhd.tools.retrieval import SEARCH_TOOL, knowledge_base_tool
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     call = {
         "type": "tool_call",
         "id": str(uuid.uuid4()),
-        "name": "search_knowledge_base",
+        "name": SEARCH_TOOL,
         "args": {
             "query": query,
             "tradition": None if red_flag else state.get("tradition"),

@@ -11,6 +11,7 @@ from wwhd.core.types import Source
 from wwhd.tools.store import KnowledgeBase
 
 Tradition = Literal["tcm", "shaolin"]
+SEARCH_TOOL = "search_knowledge_base"
 
 
 def format_passages(sources: list[Source]) -> str:
@@ -44,5 +45,6 @@ def knowledge_base_tool(kb: KnowledgeBase) -> BaseTool:
         return format_passages(sources) or "No passages found.", sources
 
     return StructuredTool.from_function(
-        search_knowledge_base, response_format="content_and_artifact", parse_docstring=True
+        search_knowledge_base, name=SEARCH_TOOL, response_format="content_and_artifact",
+        parse_docstring=True,
     )
