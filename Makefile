@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install serve ingest test test-fast lint eval train-router bench local-llm lock clean
+.PHONY: help install serve ingest test test-fast lint eval train-router bench local-llm lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: $(STAMP) tests/js/node_modules ## lint, layers, then every test (unit, com
 
 test-fast: $(STAMP) ## unit tests only (no I/O; well under a minute)
 	$(BIN)/python -m pytest -ra tests/unit
+
+image: $(STAMP) ## build the container image (Docker, else podman with a base made by debootstrap)
+	$(BIN)/python -m devtools.image
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

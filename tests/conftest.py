@@ -45,7 +45,8 @@ os.environ.update(
 )
 
 
-LAYER_TIMEOUTS_S = {"unit": 60, "component": 600, "integration": 900, "llm": 1200}
+LAYER_TIMEOUTS_S = {"unit": 60, "component": 600, "integration": 900, "llm": 1200,
+                    "container": 1800}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -156,6 +156,8 @@ def test_task_definition_agrees_with_the_image_and_the_server():
     # The data folder the server writes is the EFS mount, encrypted in transit; Qdrant needs
     # block storage (its docs: not NFS), so it keeps its data on task storage.
     mounts = {m["containerPath"]: m["sourceVolume"] for m in api["mountPoints"]}
+    # A read-only root filesystem, as tests/container runs the image: only /data and /tmp write.
+    assert api["readonlyRootFilesystem"] is True and set(mounts) == {env["WWHD_DATA_DIR"], "/tmp"}
     volumes = {volume["name"]: volume for volume in taskdef["volumes"]}
     efs = volumes[mounts[env["WWHD_DATA_DIR"]]]["efsVolumeConfiguration"]
     assert efs["transitEncryption"] == "ENABLED"
