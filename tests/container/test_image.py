@@ -167,6 +167,15 @@ def test_it_serves_answers_is_healthy_stops_in_time_and_keeps_threads(
 
     # The engine runs the image's HEALTHCHECK (no systemd here: run it by hand).
     assert engine.run("healthcheck", "run", first.name, check=False).returncode == 0
+    # Read-only root: the app user writes /data and /tmp, nothing else.
+    def writes(path: str) -> bool:
+        touch = f"touch {path}/.probe && rm {path}/.probe"
+        return engine.run("exec", first.name, "sh", "-c", touch, check=False).returncode == 0
+
+    assert writes("/data") and writes("/tmp")
+    assert not writes("/app") and not writes("/opt/venv") and not writes("/etc")
+    user = engine.run("exec", first.name, "id", "-u").stdout.decode().strip()
+    assert user == str(UID)
 
     started = time.monotonic()
     engine.run("stop", "-t", str(STOP_TIMEOUT_S), first.name, timeout=STOP_TIMEOUT_S + 30)
