@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     ingest_uri: str | None = Field(None, pattern=r"^s3://[^/]+", **_env("WWHD_INGEST_URI"))
     # Server process
     host: str = Field("127.0.0.1", **_env("HOST"))
-    port: int = Field(2024, ge=1, le=65535, **_env("PORT"))
+    port: int = Field(2024, ge=0, le=65535, **_env("PORT"))  # 0: any free port
     n_jobs_per_worker: int | None = Field(None, ge=1, **_env("N_JOBS_PER_WORKER"))
     # Evals: the LLM-as-judge
     judge_base_url: str | None = Field(None, **_env("WWHD_JUDGE_BASE_URL"))
