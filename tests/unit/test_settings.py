@@ -80,3 +80,11 @@ def test_every_variable_in_the_readme_table_is_a_setting():
     aliases = {choice for field in Settings.model_fields.values()
                for choice in field.validation_alias.choices}
     assert named and named <= aliases, named - aliases
+
+
+def test_studio_sees_the_configurable_fields_but_not_the_dependencies():
+    from wwhd.graphs.wwhd import graph
+
+    schema = graph.get_context_jsonschema()
+    assert {"chat_model", "top_k", "max_quotes", "max_message_chars"} <= set(schema["properties"])
+    assert "dependencies" not in schema["properties"]
