@@ -129,10 +129,23 @@ def readiness(settings: Settings) -> tuple[int, dict[str, Any]]:
         "model": MODEL_PROBES.check(settings),
     }
     failing = [name for name, check in checks.items() if check["status"] != OK]
-    for name in failing:
-        log.warning("readiness: %s is failing: %s", name, checks[name].get("error"))
+    _log_changes(failing, checks)
     status, code = overall(checks)
     return code, {"status": status, "failing": failing, **checks}
+
+
+_last_failing: frozenset[str] = frozenset()
+
+
+def _log_changes(failing: list[str], checks: dict[str, dict[str, Any]]) -> None:
+    # Once per change, not once per probe: monitors poll /health every few seconds.
+    global _last_failing
+    now = frozenset(failing)
+    for name in sorted(now - _last_failing):
+        log.warning("readiness: %s is failing: %s", name, checks[name].get("error"))
+    for name in sorted(_last_failing - now):
+        log.info("readiness: %s has recovered", name)
+    _last_failing = now
 
 
 def overall(checks: dict[str, dict[str, Any]]) -> tuple[str, int]:
