@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install serve ingest test test-fast lint eval train-router bench local-llm lock image clean
+.PHONY: help install serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ eval: $(STAMP) ## score the router (understanding test split) and the answers; w
 
 train-router: $(STAMP) ## retrain the router's classifier from evals/understanding/data (graphs/model/)
 	$(BIN)/wwhd train-router
+
+train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the dev split (graphs/model/answers.json)
+	$(BIN)/wwhd ingest --quiet
+	$(BIN)/wwhd train-answers
 
 bench: $(STAMP) ## benchmarks: router latency, then concurrent threads x turns against a server
 	$(BIN)/python -m devtools.router_bench

@@ -25,6 +25,8 @@ class EvalCase:
     safety: dict = field(default_factory=dict)
     injection: bool = False
     forbidden: tuple[str, ...] = ()
+    # The knowledge base has nothing on this topic: the answer must say so and cite nothing.
+    not_covered: bool = False
 
     @property
     def question(self) -> str:
@@ -49,6 +51,7 @@ def _case(raw: dict, split: str, where: str) -> EvalCase:
         safety=dict(raw.get("safety") or {}),
         injection=bool(raw.get("injection")),
         forbidden=tuple(raw.get("forbidden") or ()),
+        not_covered=bool(raw.get("not_covered")),
     )
 
 

@@ -127,6 +127,17 @@ def scope_compliance(case: EvalCase, out: Answered) -> float | None:
     return float(all(checks))
 
 
+NOT_COVERED = re.compile(r"\b(?:does not|doesn't|do not|don't) (?:cover|contain)\b")
+
+
+def not_covered_compliance(case: EvalCase, out: Answered) -> float | None:
+    """Uncovered topics: the answer says the knowledge base does not cover it, cites nothing."""
+    if not case.not_covered:
+        return None
+    says_so = bool(NOT_COVERED.search(normalize(out.answer)))
+    return float(says_so and not CITATION.search(out.answer) and not out.sources)
+
+
 METRICS = {
     "retrieval_recall_at_5": recall_at_k,
     "retrieval_mrr": mrr,
@@ -135,6 +146,7 @@ METRICS = {
     "citation_validity": citation_validity,
     "safety_pass_rate": safety_compliance,
     "scope_pass_rate": scope_compliance,
+    "not_covered_pass_rate": not_covered_compliance,
 }
 
 

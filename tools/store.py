@@ -178,6 +178,8 @@ class KnowledgeBase:
                 category=doc.metadata["category"],
                 score=round(float(score), 4),
                 text=_body(doc.page_content, doc.metadata),
+                references=list(doc.metadata.get("references") or []),
+                reviewed=str(doc.metadata.get("reviewed") or ""),
             )
             for doc, score in hits
         ]

@@ -88,6 +88,12 @@ def _train_router(args: argparse.Namespace) -> int:
     return train(args)
 
 
+def _train_answers(args: argparse.Namespace) -> int:
+    from wwhd.evals.answering.train import main as train
+
+    return train(args)
+
+
 def _eval_router(args: argparse.Namespace) -> int:
     from wwhd.evals.understanding.evaluate import main as evaluate_router
 
@@ -171,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(train_router)
     train_router.set_defaults(func=_train_router)
 
+    train_answers = commands.add_parser(
+        "train-answers",
+        help="train the quote ranker and the evidence gate from the dev split's key points",
+        description="Route and retrieve every dev case with the real graph over the ingested "
+        "knowledge base, then fit the extractive answer's quote ranker and the not-covered "
+        "evidence gate and write graphs/model/answers.json. The test split is never read. "
+        "Needs the dev extra (scikit-learn).",
+    )
+    from wwhd.evals.answering.train import add_arguments as add_train_answers_arguments
+
+    add_train_answers_arguments(train_answers)
+    train_answers.set_defaults(func=_train_answers)
+
     eval_router = commands.add_parser(
         "eval-router",
         help="score the router on the understanding dataset (test split by default)",
@@ -203,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command in ("ingest", "serve", "eval", "eval-router"):
+        if args.command in ("ingest", "serve", "eval", "eval-router", "train-answers"):
             # Before settings are read: OPENAI_API_KEY also picks the embedding model.
             load_secrets_into_environ()
         return args.func(args)

@@ -49,6 +49,34 @@ def test_herb_question_is_answered_with_valid_citations_and_a_follow_up_stays_on
     assert "Huang Qi" in follow["messages"][-1].content
 
 
+def test_a_list_is_quoted_whole_with_its_lead_in(chat):
+    state = chat("Which herbs are in Si Jun Zi Tang?")
+    answer = state["messages"][-1].content
+    assert "contains four" in answer
+    for herb in ("Ren Shen", "Bai Zhu", "Fu Ling", "Gan Cao"):
+        assert herb in answer, answer
+    # Each passage's references reach the client with it.
+    assert all(s["references"] and s["reviewed"] for s in state["sources"])
+
+
+def test_a_topic_the_knowledge_base_lacks_is_said_to_be_uncovered_citing_nothing(chat):
+    state = chat("What is Shan Zha (hawthorn berry) used for in Chinese medicine?")
+    answer = state["messages"][-1].content
+    assert state["route"] == "tcm"
+    assert "does not cover" in answer
+    assert not cited(answer) and state["sources"] == []
+    assert state["topic"] == ""  # a follow-up must not inherit an unrelated passage's subject
+    covered = chat("What is Shan Yao used for?")
+    assert "does not cover" not in covered["messages"][-1].content
+    assert covered["sources"][0]["doc_id"] == "herb-shan-yao"
+
+
+def test_a_named_subject_outranks_a_look_alike(chat):
+    state = chat("What's He Gu used for?")
+    assert state["sources"][0]["doc_id"] == "acupoint-li4-he-gu"
+    assert chat("Is it safe in pregnancy?")["sources"][0]["doc_id"] == "acupoint-li4-he-gu"
+
+
 def test_out_of_scope_gets_a_polite_scope_statement_and_no_sources(chat):
     state = chat("Write me a Python script that scrapes a website")
     assert state["route"] == "out_of_scope"

@@ -233,5 +233,6 @@ def test_wwhd_ingest_command_reads_s3(s3_endpoint, tmp_path):
 def tiny_document(number: int) -> str:
     return (
         f"---\nid: s3-test-{number}\ntitle: Test document {number}\ntradition: tcm\n"
-        f"category: theory\ntags: [test]\n---\n\n## Section\n\nShort text number {number}.\n"
+        f"category: theory\ntags: [test]\nreferences:\n  - work: A test reference, 2026\n"
+        f"reviewed: 2026-11-30\n---\n\n## Section\n\nShort text number {number}.\n"
     )

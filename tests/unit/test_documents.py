@@ -14,13 +14,20 @@ from wwhd.tools.documents import (
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
+HEAD = "---\nid: x1\ntitle: T\ntradition: tcm\ncategory: herb\n"
 GOOD = """---
 id: herb-test
 title: Test Herb (测试)
 tradition: tcm
 category: herb
 tags: [test, qi]
-source: a test
+references:
+  - work: "Bensky D, Clavey S, Stöger E. Chinese Herbal Medicine: Materia Medica, 3rd edition. 2004"
+    section: Test Herb
+  - work: A regulator's notice
+    date: "2024-01-31"
+    url: https://example.org/notice
+reviewed: 2026-11-30
 ---
 
 # Test Herb
@@ -48,6 +55,14 @@ def test_parse_and_chunk_by_heading_with_stable_ids():
     assert [c.content_hash for c in again] == [c.content_hash for c in chunks]
     other_model = chunk_document(doc, "model-b")
     assert other_model[0].content_hash != chunks[0].content_hash
+    # The references reach the payload (and so every retrieved passage), and count in the hash.
+    assert chunks[0].metadata()["references"][1] == {
+        "work": "A regulator's notice", "date": "2024-01-31", "url": "https://example.org/notice",
+    }
+    assert chunks[0].metadata()["reviewed"] == "2026-11-30"
+    revised = chunk_document(parse_document(GOOD.replace("2026-11-30", "2027-01-02"),
+                                            "mem://herb-test.md"), "model-a")
+    assert revised[0].content_hash != chunks[0].content_hash
 
 
 @pytest.mark.parametrize(
@@ -61,6 +76,14 @@ def test_parse_and_chunk_by_heading_with_stable_ids():
         ("---\nid: x1\ntitle: T\ntradition: ayurveda\ncategory: herb\n---\nbody", "tradition"),
         ("---\nid: x1\ntitle: T\ntradition: tcm\ncategory: recipe\n---\nbody", "category"),
         ("---\nid: x1\ntitle: T\ntradition: tcm\ncategory: herb\n---\n   \n", "no text"),
+        (f"{HEAD}reviewed: 2026-11-30\n---\nbody", "needs a 'references' list"),
+        (f"{HEAD}references: [{{work: Standard textbooks}}]\nreviewed: 2026-11-30\n---\nbody",
+         "names no specific work"),
+        (f"{HEAD}references: [{{section: Huang Qi}}]\nreviewed: 2026-11-30\n---\nbody",
+         "needs a 'work'"),
+        (f"{HEAD}references: [{{work: W, page: 12}}]\nreviewed: 2026-11-30\n---\nbody",
+         "unknown keys page"),
+        (f"{HEAD}references: [{{work: W}}]\n---\nbody", "reviewed: YYYY-MM-DD"),
     ],
 )
 def test_malformed_documents_are_named_and_explained(text, message):
@@ -76,7 +99,7 @@ def test_bundled_corpus_is_complete_and_valid():
     assert len({d.id for d in docs}) == len(docs)
     for doc in docs:
         assert doc.id == Path(doc.uri).stem
-        assert doc.source, f"{doc.id} names no source"
+        assert doc.references, f"{doc.id} names no references"
         assert len(chunk_document(doc, "m")) >= 3, f"{doc.id} has fewer than 3 sections"
     by_category = {c: sum(d.category == c for d in docs) for c in CATEGORIES}
     assert by_category["herb"] >= 25

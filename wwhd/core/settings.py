@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     model_probe_ttl_s: float = Field(60.0, ge=0, **_env("WWHD_MODEL_PROBE_TTL_S"))
     # Per-run defaults (graphs/context.py takes these as its defaults)
     top_k: int = Field(4, ge=1, le=20, **_env("WWHD_TOP_K"))
-    max_quotes: int = Field(4, ge=1, le=20, **_env("WWHD_MAX_QUOTES"))
+    max_quotes: int = Field(6, ge=1, le=20, **_env("WWHD_MAX_QUOTES"))
     max_message_chars: int = Field(8000, ge=1, **_env("WWHD_MAX_MESSAGE_CHARS"))
     # Auth
     jwt_secret: SecretStr | None = Field(None, **_env("JWT_SECRET"))

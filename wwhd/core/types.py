@@ -7,7 +7,7 @@ which keeps checkpoints readable by any client and by older code.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 
 class Route(StrEnum):
@@ -64,3 +64,6 @@ class Source(TypedDict):
     category: str
     score: float
     text: str
+    # The works the passage's document cites (work, section, date, url) and when it was checked.
+    references: NotRequired[list[dict[str, str]]]
+    reviewed: NotRequired[str]

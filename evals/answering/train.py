@@ -1,0 +1,214 @@
+"""`wwhd train-answers`: fit the quote ranker and the evidence gate on the dev split.
+
+1. Run every dev case through the real graph (router and retrieval, top 5 passages, the
+   ingested knowledge base of `WWHD_DATA_DIR`) and cut the passages into quotes.
+2. Quote ranker: a quote is a positive when it holds one of its case's key points and comes from
+   one of the case's gold documents. Logistic
+   regression over `graphs.extractive.FEATURES`; the key-point coverage of the answers it would
+   compose is measured on held-out folds (grouped by case) before the final fit on all of dev.
+3. Evidence gate: covered in-domain cases against the not-covered ones, over
+   `graphs.evidence.EVIDENCE_FEATURES` (quote scores from out-of-fold rankers, so the gate sees
+   what unseen questions look like). The threshold is the highest one that keeps every covered
+   dev case but the lowest 2% answered on held-out folds.
+4. Write `graphs/model/answers.json`. The test split is never read here: `make eval` scores it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from wwhd.evals.dataset import EvalCase, load_cases
+from wwhd.evals.evaluators import normalize
+from wwhd.graphs.evidence import EVIDENCE_FEATURES, evidence_features
+from wwhd.graphs.extractive import (
+    ANSWERS_MODEL_FILE,
+    FEATURES,
+    LinearScorer,
+    Quote,
+    candidate_quotes,
+    choose_quotes,
+    quote_features,
+)
+
+FOLDS = 5
+C = 1.0
+# Share of covered dev questions (held out) the gate may refuse: a wrong "not covered" hides an
+# answer the knowledge base has, so the threshold sits at this low quantile of covered cases.
+COVERED_REFUSAL_BUDGET = 0.02
+IN_DOMAIN_ROUTES = ("tcm", "shaolin")
+
+
+@dataclass
+class Retrieved:
+    """One dev case after routing and retrieval."""
+
+    case: EvalCase
+    question: str
+    query: str
+    sources: list[dict]
+    quotes: list[Quote]
+    rows: np.ndarray
+    labels: np.ndarray
+
+
+def retrieve_cases(cases: list[EvalCase], progress: bool) -> list[Retrieved]:
+    """Route and retrieve each case's last turn with the real graph, stopping before the
+    answer (so the artefact being trained is never used to build its own training data)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from wwhd.evals.runner import EVAL_TOP_K
+    from wwhd.graphs.context import Context
+    from wwhd.graphs.wwhd import builder
+
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["answer"])
+    context = Context(top_k=EVAL_TOP_K, chat_model="extractive")
+    embeddings = context.deps.sentence_embeddings()
+    found = []
+    for case in tqdm(cases, desc="retrieving dev cases", disable=not progress):
+        config = {"configurable": {"thread_id": f"train-{case.id}-{uuid.uuid4().hex[:8]}"}}
+        state: dict = {}
+        for turn in case.turns:
+            graph.invoke({"messages": [{"role": "user", "content": turn}]}, config,
+                         context=context)
+            state = graph.get_state(config).values
+        if state.get("route") not in IN_DOMAIN_ROUTES or not state.get("sources"):
+            continue
+        sources = list(state["sources"])
+        quotes = candidate_quotes(sources)
+        if not quotes:
+            continue
+        rows = quote_features(case.question, sources, quotes, embeddings)
+        gold = set(case.gold_doc_ids)
+        # A key point counts where the subject's own documents say it: the same phrase in a
+        # neighbouring document's list is a coincidence, and quoting it cites the wrong work.
+        from_gold = [not gold or sources[q.source_index]["doc_id"] in gold for q in quotes]
+        labels = np.array([_holds_key_point(q.text, case) and ok
+                           for q, ok in zip(quotes, from_gold, strict=True)], np.float64)
+        found.append(Retrieved(case, case.question, state.get("query") or case.question,
+                               sources, quotes, rows, labels))
+    return found
+
+
+def _holds_key_point(text: str, case: EvalCase) -> bool:
+    text = normalize(text)
+    return any(normalize(v) in text for variants in case.key_points for v in variants)
+
+
+def coverage(case: EvalCase, quotes: list[Quote]) -> float:
+    """Share of the case's key points the chosen quotes hold (as the eval scores answers)."""
+    text = normalize(" ".join(q.text for q in quotes))
+    hits = sum(any(normalize(v) in text for v in variants) for variants in case.key_points)
+    return hits / len(case.key_points)
+
+
+def fit(rows: np.ndarray, labels: np.ndarray, features: tuple[str, ...]) -> LinearScorer:
+    """Standardise the named features (hashed pair columns stay 0/1), then L2 logistic
+    regression with balanced classes."""
+    from sklearn.linear_model import LogisticRegression
+
+    named = len(features)
+    mean = rows[:, :named].mean(axis=0)
+    scale = rows[:, :named].std(axis=0)
+    scale[scale == 0] = 1.0
+    standardised = np.hstack([(rows[:, :named] - mean) / scale, rows[:, named:]])
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+    model.fit(standardised, labels)
+    return LinearScorer(features, model.coef_[0].astype(np.float64),
+                        float(model.intercept_[0]), mean, scale)
+
+
+def _folds(n: int) -> list[np.ndarray]:
+    return [np.arange(n)[i::FOLDS] for i in range(FOLDS)]
+
+
+def train(out: Path, max_quotes: int, progress: bool = True) -> dict:
+    """Fit both heads on dev, report held-out figures, write the artefact."""
+    from wwhd.graphs.dependencies import default_dependencies
+
+    started = time.time()
+    dev = load_cases(("dev",))
+    retrieved = retrieve_cases(dev, progress)
+    answerable = [r for r in retrieved if r.case.key_points and not r.case.not_covered]
+    uncovered = [r for r in retrieved if r.case.not_covered]
+
+    # Quote ranker: held-out coverage, and out-of-fold quote scores for the gate.
+    held_out_scores: dict[str, np.ndarray] = {}
+    held_out_coverage = []
+    folds = _folds(len(retrieved))
+    for fold in folds:
+        held = {retrieved[i].case.id for i in fold}
+        train_set = [r for r in answerable if r.case.id not in held]
+        scorer = fit(np.vstack([r.rows for r in train_set]),
+                     np.concatenate([r.labels for r in train_set]), FEATURES)
+        for i in fold:
+            r = retrieved[i]
+            held_out_scores[r.case.id] = scorer.probabilities(r.rows)
+            if r in answerable:
+                chosen = choose_quotes(r.quotes, held_out_scores[r.case.id], max_quotes)
+                held_out_coverage.append(coverage(r.case, chosen))
+    quote_scorer = fit(np.vstack([r.rows for r in answerable]),
+                       np.concatenate([r.labels for r in answerable]), FEATURES)
+
+    # Evidence gate: covered (1) against not covered (0).
+    vocabulary = default_dependencies().vocabulary()
+    gate_cases = [r for r in retrieved if r.case.not_covered or r.case.gold_doc_ids]
+    gate_rows = np.array([
+        evidence_features(r.question, r.query, r.sources, r.rows, held_out_scores[r.case.id],
+                          vocabulary)
+        for r in gate_cases
+    ])
+    gate_labels = np.array([0.0 if r.case.not_covered else 1.0 for r in gate_cases])
+    threshold, gate_held_out = 0.5, {}
+    if uncovered:
+        probabilities = np.zeros(len(gate_cases))
+        for fold in _folds(len(gate_cases)):
+            keep = np.setdiff1d(np.arange(len(gate_cases)), fold)
+            head = fit(gate_rows[keep], gate_labels[keep], EVIDENCE_FEATURES)
+            probabilities[fold] = head.probabilities(gate_rows[fold])
+        covered = np.sort(probabilities[gate_labels == 1])
+        threshold = float(covered[int(COVERED_REFUSAL_BUDGET * len(covered))]) - 1e-6
+        gate_held_out = {
+            "covered_answered": float((probabilities[gate_labels == 1] >= threshold).mean()),
+            "not_covered_refused": float((probabilities[gate_labels == 0] < threshold).mean()),
+        }
+    gate = fit(gate_rows, gate_labels, EVIDENCE_FEATURES) if uncovered else None
+
+    meta = {
+        "trained_on": "dev split (evals/datasets/dev.jsonl)",
+        "cases": len(retrieved),
+        "quotes": int(sum(len(r.quotes) for r in answerable)),
+        "held_out_keypoint_coverage": round(statistics.mean(held_out_coverage), 3),
+        "gate_held_out": gate_held_out,
+    }
+    artefact = {"meta": meta, "quotes": quote_scorer.to_json()}
+    if gate is not None:
+        artefact["evidence"] = {**gate.to_json(), "threshold": threshold}
+    out.write_text(json.dumps(artefact, indent=2) + "\n", encoding="utf-8")
+    meta["seconds"] = round(time.time() - started, 1)
+    return meta
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `wwhd train-answers`."""
+    parser.add_argument("--out", type=Path, default=ANSWERS_MODEL_FILE,
+                        help=f"where to write the artefact (default: {ANSWERS_MODEL_FILE})")
+    parser.add_argument("--max-quotes", type=int, default=4,
+                        help="quotes per answer when measuring coverage (default: 4)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Train, print what was measured on held-out folds."""
+    meta = train(args.out, args.max_quotes, progress=not args.quiet)
+    print(json.dumps(meta, indent=2))
+    print(f"Wrote {args.out}")
+    return 0
