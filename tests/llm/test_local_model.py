@@ -76,6 +76,21 @@ def test_a_generated_answer_cites_retrieved_passages_and_follows_up(with_model):
     assert "herb-huang-qi" in {s["doc_id"] for s in follow["sources"][:2]}
 
 
+def test_with_a_model_an_uncovered_topic_is_still_said_to_be_uncovered(with_model):
+    from wwhd.graphs.wwhd import builder
+
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    state = graph.invoke(
+        {"messages": [{"role": "user", "content": "What is Shan Zha (hawthorn) used for?"}]},
+        config, context=with_model,
+    )
+    answer = state["messages"][-1].content
+    # The evidence gate runs before generation: the model never sees unrelated passages.
+    assert "does not cover" in answer
+    assert not cited(answer) and state["sources"] == []
+
+
 async def test_tokens_stream_from_the_answer_node_only(local_model, make_server):
     server = make_server(env=llm_env(local_model))
     client = get_client(url=server.url)
