@@ -14,7 +14,7 @@ from wwhd.graphs import prompts
 from wwhd.graphs.context import Context
 from wwhd.graphs.conversation import is_follow_up, latest_user_text, recent_history
 from wwhd.graphs.models import internal
-from wwhd.graphs.state import Route, RouteReason, Source, State
+from wwhd.graphs.state import Route, RouteReason, State
 from wwhd.graphs.vocabulary import Vocabulary
 from wwhd.tools.retrieval import SEARCH_TOOL, knowledge_base_tool
 
@@ -59,16 +59,6 @@ def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
     return query or None
 
 
-def named_first(sources: list[Source], named: tuple[str, ...]) -> list[Source]:
-    """The best passage of a document the question names by name ("He Gu") moves to the top,
-    above look-alikes that embeddings and BM25 rank close ("Bu Gu Zhi"); the rest keep the
-    search's order, so other documents (an interactions page) are not pushed out."""
-    first = next((s for s in sources if s["doc_id"] in named), None)
-    if first is None:
-        return sources
-    return [first, *(s for s in sources if s is not first)]
-
-
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     """Search the knowledge base for the latest question; record the passages as `sources`."""
     context = runtime.context or Context()
@@ -89,16 +79,14 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
             "query": query,
             "tradition": None if red_flag else state.get("tradition"),
             "category": "safety" if red_flag else None,
-            # Twice as many as needed, so the documents the question names can move up.
-            "k": context.top_k * 2,
+            "k": context.top_k,
         },
     }
     try:
-        found = knowledge_base_tool(context.deps.knowledge_base()).invoke(call).artifact
+        sources = knowledge_base_tool(context.deps.knowledge_base()).invoke(call).artifact
     except (StoreUnavailable, EmbeddingMismatch) as exc:
         log.error("retrieval failed: %s", exc)
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
-    sources = named_first(found, vocabulary.match(query).names)[: context.top_k]
     is_new_subject = not points_back or names_own_subject(text, vocabulary)
     if sources and (is_new_subject or not topic) and not red_flag:
         topic = sources[0]["title"]

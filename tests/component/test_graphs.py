@@ -71,12 +71,6 @@ def test_a_topic_the_knowledge_base_lacks_is_said_to_be_uncovered_citing_nothing
     assert covered["sources"][0]["doc_id"] == "herb-shan-yao"
 
 
-def test_a_named_subject_outranks_a_look_alike(chat):
-    state = chat("What's He Gu used for?")
-    assert state["sources"][0]["doc_id"] == "acupoint-li4-he-gu"
-    assert chat("Is it safe in pregnancy?")["sources"][0]["doc_id"] == "acupoint-li4-he-gu"
-
-
 def test_out_of_scope_gets_a_polite_scope_statement_and_no_sources(chat):
     state = chat("Write me a Python script that scrapes a website")
     assert state["route"] == "out_of_scope"
