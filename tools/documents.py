@@ -153,6 +153,12 @@ def parse_document(text: str, uri: str) -> Document:
         raise DocumentError(f"{uri}: tags must be a list such as [qi, spleen]")
     if not body.strip():
         raise DocumentError(f"{uri}: the document has no text after its front matter")
+    if meta.get("source") and not meta.get("references"):
+        raise DocumentError(
+            f"{uri}: the 'source' line is replaced by a 'references' list of specific works and "
+            "a 'reviewed' date (see corpus/README.md, 'Document format')"
+        )
+    references = parse_references(meta.get("references"), uri)
     reviewed = meta.get("reviewed")
     if not reviewed or not re.match(r"^\d{4}-\d{2}-\d{2}$", str(reviewed)):
         raise DocumentError(
@@ -165,7 +171,7 @@ def parse_document(text: str, uri: str) -> Document:
         tradition=tradition,
         category=category,
         tags=tuple(str(t).strip() for t in tags if str(t).strip()),
-        references=parse_references(meta.get("references"), uri),
+        references=references,
         reviewed=str(reviewed),
         body=body,
         uri=uri,

@@ -84,6 +84,7 @@ def test_parse_and_chunk_by_heading_with_stable_ids():
         (f"{HEAD}references: [{{work: W, page: 12}}]\nreviewed: 2026-11-30\n---\nbody",
          "unknown keys page"),
         (f"{HEAD}references: [{{work: W}}]\n---\nbody", "reviewed: YYYY-MM-DD"),
+        (f"{HEAD}source: Standard textbooks\n---\nbody", "'source' line is replaced"),
     ],
 )
 def test_malformed_documents_are_named_and_explained(text, message):
