@@ -13,7 +13,6 @@ import functools
 import threading
 from collections.abc import Callable
 
-from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from wwhd.core.settings import Settings, load_settings
@@ -64,14 +63,6 @@ class Dependencies:
                 if self._knowledge_base is None:
                     self._knowledge_base = open_knowledge_base(self.settings)
         return self._knowledge_base
-
-    def embeddings(self) -> Embeddings | None:
-        """The knowledge base's dense embeddings, or None when the store cannot be opened
-        (a quote-only answer still works without them)."""
-        try:
-            return self.knowledge_base().dense
-        except Exception:
-            return None
 
     def sentence_embeddings(self) -> E5Embeddings:
         """The bundled e5 that scores quotes and evidence (whatever model the store uses: the

@@ -222,7 +222,7 @@ def question_vectors(question: str, subject: set[str], embeddings: E5Embeddings
 
 def quote_features(question: str, sources: list[Source], quotes: list[Quote],
                    embeddings: E5Embeddings) -> np.ndarray:
-    """One row of `FEATURES` per quote."""
+    """One row per quote: the named `FEATURES`, then the hashed pair columns."""
     subject = subject_words(question, sources)
     asked_words = content_words(question) - subject or content_words(question)
     vectors = question_vectors(question, subject, embeddings)
