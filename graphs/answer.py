@@ -104,7 +104,7 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
         # Urgent-care guidance stands whatever the passages hold; they only add to it.
         parts.append(prompts.RED_FLAG_AFTER)
         parts.append(_quoted(_weigh(state, context, sources), context))
-    elif not (evidence := _weigh(state, context, sources)).covered and not _on_topic(state):
+    elif not (evidence := _weigh(state, context, sources)).covered:
         log.info("not covered (evidence %.2f): %s", evidence.probability, state.get("query"))
         parts.append(not_covered_reply(sources))
         # Nothing is cited, and the unrelated passage must not become the follow-up's subject.
@@ -151,13 +151,6 @@ def possible_red_flag_note(state: State) -> list[str]:
         return []
     return [prompts.POSSIBLE_SELF_HARM_NOTE if kind == "self_harm"
             else prompts.POSSIBLE_RED_FLAG_NOTE]
-
-
-def _on_topic(state: State) -> bool:
-    """A follow-up searched with the conversation's subject attached ("Huang Qi: its
-    cautions?"): that subject was answered from the knowledge base, so it is covered."""
-    question = latest_user_text(state["messages"]) or ""
-    return bool(state.get("topic")) and state.get("query", question) != question
 
 
 def _weigh(state: State, context: Context, sources: list[Source]) -> Evidence:

@@ -39,10 +39,10 @@ class Context:
         },
     )
     max_quotes: int = field(
-        default=4,
+        default=6,
         metadata={
-            "description": "Sentences the extractive (no-model) answer quotes "
-            "(env WWHD_MAX_QUOTES)."
+            "description": "Most quotes (sentences, or a list with its lead-in) the extractive "
+            "(no-model) answer uses, within its length budget (env WWHD_MAX_QUOTES)."
         },
     )
     max_message_chars: int = field(

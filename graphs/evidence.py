@@ -40,7 +40,6 @@ EVIDENCE_FEATURES = (
     "unknown_share",  # share of the question's words that no passage uses
     "unknown_name_share",  # share of its names (Tian Shu, ST-25, 天麻) that no passage has
     "has_unknown_name",
-    "has_unknown_name_word",  # a name with a word no passage uses ("Tian" of "Tian Shu")
     "names_subject",  # the question names a subject of the knowledge base
 )
 
@@ -138,7 +137,6 @@ def evidence_features(question: str, query: str, sources: list[Source], quote_ro
     )
     names = name_phrases(question)
     unknown_names = sum(name not in passage_text for name in names)
-    unknown_words = any(content_words(name) - passage_words for name in names)
     has_quotes = len(quote_scores) > 0
     return np.array([
         float(quote_scores.max()) if has_quotes else 0.0,
@@ -147,7 +145,6 @@ def evidence_features(question: str, query: str, sources: list[Source], quote_ro
         unknown,
         unknown_names / max(1, len(names)),
         float(unknown_names > 0),
-        float(unknown_words),
         float(vocabulary.match(f"{question} {query}").names_subject),
     ], np.float64)
 

@@ -3,13 +3,13 @@
 1. Run every dev case through the real graph (router and retrieval, top 5 passages, the
    ingested knowledge base of `WWHD_DATA_DIR`) and cut the passages into quotes.
 2. Quote ranker: a quote is a positive when it holds one of its case's key points and comes from
-   one of the case's gold documents. Logistic
-   regression over `graphs.extractive.FEATURES`; the key-point coverage of the answers it would
-   compose is measured on held-out folds (grouped by case) before the final fit on all of dev.
+   one of the case's gold documents. Logistic regression over `graphs.extractive.FEATURES`; the
+   key-point coverage of the answers it would compose is measured on held-out folds (grouped by
+   case) before the final fit on all of dev.
 3. Evidence gate: covered in-domain cases against the not-covered ones, over
    `graphs.evidence.EVIDENCE_FEATURES` (quote scores from out-of-fold rankers, so the gate sees
-   what unseen questions look like). The threshold is the highest one that keeps every covered
-   dev case but the lowest 2% answered on held-out folds.
+   what unseen questions look like). The threshold is the 2nd percentile of the covered dev
+   cases' held-out probabilities: at most 2% of them are refused.
 4. Write `graphs/model/answers.json`. The test split is never read here: `make eval` scores it.
 """
 

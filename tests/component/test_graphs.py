@@ -56,6 +56,7 @@ def test_a_list_is_quoted_whole_with_its_lead_in(chat):
     for herb in ("Ren Shen", "Bai Zhu", "Fu Ling", "Gan Cao"):
         assert herb in answer, answer
     # Each passage's references reach the client with it.
+    assert state["sources"]
     assert all(s["references"] and s["reviewed"] for s in state["sources"])
 
 

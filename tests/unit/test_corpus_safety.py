@@ -132,3 +132,7 @@ def test_the_consistency_check_catches_a_herb_described_two_ways():
     claims = pregnancy_claims([contradiction], herb_name(fu_zi))
     assert claims == [("test-contradiction", "Fu Zi is forbidden in pregnancy.", "strict")]
     assert checklist(fu_zi)["Pregnancy"][0] == "Caution"
+    # The real corpus gives the comparison something to compare: the pregnancy document's lists.
+    assert ("safety-pregnancy", "caution") in {
+        (source, says) for source, _, says in pregnancy_claims(DOCS, herb_name(fu_zi))
+    }
