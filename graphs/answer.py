@@ -8,10 +8,11 @@ red flags get urgent-care guidance before anything else.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import BaseMessage
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 
@@ -20,6 +21,8 @@ from wwhd.graphs.context import Context
 from wwhd.graphs.conversation import FALLBACK_MARK, latest_user_text, recent_history
 from wwhd.graphs.evidence import Evidence, weigh_evidence
 from wwhd.graphs.extractive import choose_quotes, format_quotes
+from wwhd.graphs.models import internal
+from wwhd.graphs.reply import Mode, NoteKind, Reply, sources_list
 from wwhd.graphs.state import Route, RouteReason, Source, State
 from wwhd.tools.retrieval import format_passages
 
@@ -45,18 +48,66 @@ REPLIES_BY_ROUTE = {
 
 def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
     """Drop citations that point at no passage; return the text and the cited numbers."""
-    cited: list[int] = []
+    checker = CitationChecker(n_sources)
+    text = checker.feed(text) + checker.flush()
+    return text, checker.cited
 
-    def keep(match: re.Match[str]) -> str:
+
+class CitationChecker:
+    """Checks citations in a stream of tokens, so checked text can be streamed as it comes.
+
+    Text is released as soon as it cannot be part of a citation; an unfinished `[12` is held
+    until it closes. A citation that points at no passage is removed (so `sources` and the
+    answer agree); trailing whitespace is held until more text follows it.
+    """
+
+    def __init__(self, n_sources: int) -> None:
+        self.n_sources = n_sources
+        self.cited: list[int] = []
+        self._pending = ""
+        self._started = False
+
+    def feed(self, token: str) -> str:
+        """Take the next token; return the text now safe to show."""
+        self._pending += token
+        hold = len(self._pending) - len(self._pending.rstrip())
+        open_at = self._pending.rfind("[")
+        if open_at != -1 and _UNFINISHED_CITATION.fullmatch(self._pending[open_at:]):
+            hold = len(self._pending) - open_at
+        ready, self._pending = self._pending[: len(self._pending) - hold], \
+            self._pending[len(self._pending) - hold :]
+        return self._check(ready)
+
+    def flush(self) -> str:
+        """The rest of the text at the end of the stream (trailing whitespace dropped)."""
+        ready, self._pending = self._pending.rstrip(), ""
+        return self._check(ready)
+
+    def _check(self, text: str) -> str:
+        if not self._started:
+            text = text.lstrip()
+            self._started = bool(text)
+        return CITATION.sub(self._keep, text)
+
+    def _keep(self, match: re.Match[str]) -> str:
         number = int(match.group(1))
-        if 1 <= number <= n_sources:
-            if number not in cited:
-                cited.append(number)
+        if 1 <= number <= self.n_sources:
+            if number not in self.cited:
+                self.cited.append(number)
             return match.group(0)
-        log.info("removed citation [%s]: only %s passages were retrieved", number, n_sources)
+        log.info("removed citation [%s]: only %s passages were retrieved", number, self.n_sources)
         return ""
 
-    return CITATION.sub(keep, text), cited
+
+_UNFINISHED_CITATION = re.compile(r"\[\d*")
+
+
+def _token_text(token: BaseMessage) -> str:
+    content = token.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part)
+                   for part in content)
 
 
 def says_not_covered(text: str) -> bool:
@@ -64,8 +115,9 @@ def says_not_covered(text: str) -> bool:
     return bool(NOT_COVERED.search(text))
 
 
-def generate(state: State, context: Context, sources: list[Source]) -> str:
-    """A generated, cited answer; raises when the model fails."""
+def generate(state: State, context: Context, sources: list[Source], reply: Reply) -> None:
+    """Write a generated, cited answer into `reply`, streaming checked text; raises when the model
+    fails before it wrote anything."""
     model = context.deps.chat_model(context.chat_model)
     if model is None:
         raise RuntimeError("generate() needs a chat model; the extractive answer has none")
@@ -74,13 +126,21 @@ def generate(state: State, context: Context, sources: list[Source]) -> str:
     )
     question = latest_user_text(state["messages"]) or ""
     history = recent_history(state["messages"])
-    reply = model.invoke([("system", system), *history, ("human", question)])
-    text = reply.content if isinstance(reply.content, str) else str(reply.content)
-    text, cited = check_citations(text, len(sources))
-    if not cited and not says_not_covered(text):
+    checker = CitationChecker(len(sources))
+    # The model's own token stream is internal: what clients see is the checked text.
+    tokens = internal(model).stream([("system", system), *history, ("human", question)])
+    first = next(tokens, None)  # a model that is down fails here, before anything is shown
+    if first is None:
+        raise RuntimeError("the chat model returned no text")
+    reply.mode = Mode.GENERATED
+    reply.begin_paragraph()
+    for token in itertools.chain([first], tokens):
+        reply.extend(checker.feed(_token_text(token)))
+    reply.extend(checker.flush())
+    reply.cited = checker.cited
+    if not checker.cited and not says_not_covered(reply.body):
         # Flag rather than invent citations: the reader should know nothing was verified.
-        text = f"{text.strip()}\n\n{prompts.UNCITED_FLAG}"
-    return text.strip()
+        reply.note(NoteKind.UNCITED, prompts.UNCITED_FLAG)
 
 
 def answer(state: State, runtime: Runtime[Context]) -> dict:
@@ -88,49 +148,49 @@ def answer(state: State, runtime: Runtime[Context]) -> dict:
     context = runtime.context or Context()
     route = state.get("route", Route.TCM)
     sources = state.get("sources") or []
-    parts: list[str] = []
+    reply = Reply(route=route, sources=sources)
     update: dict = {}
     if route == Route.RED_FLAG:
-        parts.append(red_flag_guidance(state.get("red_flag")))
+        reply.note(NoteKind.RED_FLAG, red_flag_guidance(state.get("red_flag")))
     else:
-        parts.extend(possible_red_flag_note(state))
+        add_possible_red_flag_note(state, reply)
     error = state.get("error")
     if not sources:
         if error:
-            parts.append(prompts.STORE_DOWN_REPLY.format(error=error))
+            reply.paragraph(prompts.STORE_DOWN_REPLY.format(error=error))
         elif route != Route.RED_FLAG:
-            parts.append(prompts.NO_PASSAGES_REPLY)
+            reply.paragraph(prompts.NO_PASSAGES_REPLY)
     elif route == Route.RED_FLAG:
         # Urgent-care guidance stands whatever the passages hold; they only add to it.
-        parts.append(prompts.RED_FLAG_AFTER)
-        parts.append(_quoted(_weigh(state, context, sources), context))
+        reply.note(NoteKind.RED_FLAG, prompts.RED_FLAG_AFTER)
+        _quote(_weigh(state, context, sources), context, reply)
     elif not (evidence := _weigh(state, context, sources)).covered:
         log.info("not covered (evidence %.2f): %s", evidence.probability, state.get("query"))
-        parts.append(not_covered_reply(sources))
+        reply.mode = Mode.NOT_COVERED
+        reply.paragraph(not_covered_reply(sources))
         # Nothing is cited, and the unrelated passage must not become the follow-up's subject.
+        reply.sources = []
         update = {"sources": [], "topic": ""}
     elif context.deps.chat_model(context.chat_model) is not None:
         try:
-            parts.append(generate(state, context, sources))
+            generate(state, context, sources, reply)
         except Exception as exc:
             log.error("answer model failed: %s", exc)
             context.deps.forget_models()
             error = f"chat model unavailable: {type(exc).__name__}"
-            parts.append(prompts.MODEL_DOWN_REPLY.format(error=error))
-            parts.append(_quoted(evidence, context))
+            reply.note(NoteKind.MODEL_DOWN, prompts.MODEL_DOWN_REPLY.format(error=error))
+            _quote(evidence, context, reply)
     else:
-        parts.append(prompts.EXTRACTIVE_PREFACE)
-        parts.append(_quoted(evidence, context))
+        reply.note(NoteKind.EXTRACTIVE, prompts.EXTRACTIVE_PREFACE)
+        _quote(evidence, context, reply)
+    if context.sources_in_text and reply.cited:
+        reply.note(NoteKind.SOURCES, sources_list(reply.sources, reply.cited))
     if route in MEDICAL_ROUTES:
-        parts.append(prompts.SAFETY_NOTE)
+        reply.note(NoteKind.SAFETY, prompts.SAFETY_NOTE)
     # A reply written because something failed is kept out of later prompts: small models
     # otherwise copy "the model is not responding" into answers once it is back.
     marks = {FALLBACK_MARK: True} if error else {}
-    return {
-        "messages": [AIMessage(content="\n\n".join(parts), additional_kwargs=marks)],
-        "error": error,
-        **update,
-    }
+    return {"messages": [reply.message(additional_kwargs=marks)], "error": error, **update}
 
 
 def not_covered_reply(sources: list[Source]) -> str:
@@ -144,13 +204,12 @@ def red_flag_guidance(kind: str | None) -> str:
     return prompts.RED_FLAG_GUIDANCE.get(kind or "", prompts.RED_FLAG_GENERIC)
 
 
-def possible_red_flag_note(state: State) -> list[str]:
-    """One line of urgent-care guidance when the router saw a possible emergency."""
+def add_possible_red_flag_note(state: State, reply: Reply) -> None:
+    """Open the reply with urgent-care guidance when the router saw a possible emergency."""
     kind = state.get("possible_red_flag")
-    if not kind:
-        return []
-    return [prompts.POSSIBLE_SELF_HARM_NOTE if kind == "self_harm"
-            else prompts.POSSIBLE_RED_FLAG_NOTE]
+    if kind:
+        reply.note(NoteKind.POSSIBLE_RED_FLAG, prompts.POSSIBLE_SELF_HARM_NOTE
+                   if kind == "self_harm" else prompts.POSSIBLE_RED_FLAG_NOTE)
 
 
 def _weigh(state: State, context: Context, sources: list[Source]) -> Evidence:
@@ -161,9 +220,15 @@ def _weigh(state: State, context: Context, sources: list[Source]) -> Evidence:
                           deps.vocabulary())
 
 
-def _quoted(evidence: Evidence, context: Context) -> str:
-    return format_quotes(choose_quotes(evidence.quotes, evidence.quote_scores,
-                                       context.max_quotes))
+def _quote(evidence: Evidence, context: Context, reply: Reply) -> None:
+    """Write the chosen quotes into the reply, streaming one quote at a time."""
+    quotes = choose_quotes(evidence.quotes, evidence.quote_scores, context.max_quotes)
+    if reply.mode is Mode.FIXED:
+        reply.mode = Mode.EXTRACTIVE
+    reply.begin_paragraph()
+    for i, quote in enumerate(quotes):
+        reply.extend(("\n" if i else "") + format_quotes([quote]))
+    reply.cited = sorted({quote.source_index + 1 for quote in quotes})
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
@@ -174,8 +239,10 @@ def respond(state: State, runtime: Runtime[Context]) -> dict:
     if reason == RouteReason.TOO_LONG:
         length = len(latest_user_text(state["messages"]) or "")
         text = text.format(length=length, limit=context.max_message_chars)
-    text = "\n\n".join([*possible_red_flag_note(state), text])
-    return {"messages": [AIMessage(content=text)], "sources": []}
+    reply = Reply(route=route or Route.CLARIFY)
+    add_possible_red_flag_note(state, reply)
+    reply.paragraph(text)
+    return {"messages": [reply.message()], "sources": []}
 
 
 graph = (

@@ -52,6 +52,15 @@ class Context:
             "request to shorten (env WWHD_MAX_MESSAGE_CHARS)."
         },
     )
+    sources_in_text: bool = field(
+        default=False,
+        metadata={
+            "description": "Also list the cited passages as a Markdown 'Sources' list at the end "
+            "of the answer text, for chat UIs that show only the text (env "
+            "WWHD_SOURCES_IN_TEXT). Every answer message carries its sources in its metadata "
+            "either way."
+        },
+    )
 
     dependencies: SkipJsonSchema[Any] = field(default=None, repr=False, compare=False)
 

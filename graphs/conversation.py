@@ -6,6 +6,8 @@ import re
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
+from wwhd.graphs.reply import body_of
+
 # additional_kwargs key on assistant messages written because the model or store failed.
 FALLBACK_MARK = "wwhd_fallback"
 
@@ -50,7 +52,9 @@ def latest_user_text(messages: list[AnyMessage]) -> str | None:
 def recent_history(messages: list[AnyMessage], turns: int = 3, max_chars: int = 600) -> list:
     """The last few user/assistant messages before the newest one, shortened, for prompts.
 
-    Replies written because a dependency failed are left out (see FALLBACK_MARK)."""
+    Replies written because a dependency failed are left out (see FALLBACK_MARK), and an
+    assistant reply contributes its body only: its notes (safety note, urgent care, flags) are
+    the server's to add, and a model shown them copies them into its next answer."""
     earlier = [
         m for m in messages[:-1]
         if isinstance(m, HumanMessage)
@@ -58,6 +62,6 @@ def recent_history(messages: list[AnyMessage], turns: int = 3, max_chars: int = 
     ]
     trimmed = []
     for message in earlier[-2 * turns :]:
-        text = (message_text(message) or "")[:max_chars]
+        text = (body_of(message) or message_text(message) or "")[:max_chars]
         trimmed.append(type(message)(content=text))
     return trimmed

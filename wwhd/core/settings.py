@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1, le=20, **_env("WWHD_TOP_K"))
     max_quotes: int = Field(6, ge=1, le=20, **_env("WWHD_MAX_QUOTES"))
     max_message_chars: int = Field(8000, ge=1, **_env("WWHD_MAX_MESSAGE_CHARS"))
+    sources_in_text: bool = Field(False, **_env("WWHD_SOURCES_IN_TEXT"))
     # Auth
     jwt_secret: SecretStr | None = Field(None, **_env("JWT_SECRET"))
     jwt_audience: str | None = Field(None, **_env("WWHD_JWT_AUDIENCE"))
