@@ -117,7 +117,8 @@ class Reply:
         """The final message: the streamed text, with the contract in its metadata."""
         metadata = {
             "version": CONTRACT_VERSION,
-            "route": self.route,
+            # Plain strings only: an enum here would be pickled into the checkpoint as a type.
+            "route": str(self.route),
             "mode": self.mode.value,
             "body": self.body,
             "notes": self.notes,

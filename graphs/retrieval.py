@@ -32,6 +32,15 @@ def names_own_subject(text: str, vocabulary: Vocabulary) -> bool:
     return vocabulary.match(text).names_subject
 
 
+def subject_of(title: str) -> str:
+    """The short name of a document's subject: its title without the parenthesis.
+
+    "Huang Qi (黄芪, Astragalus Root)" gives "Huang Qi". A follow-up's query carries this, not
+    the whole title: the title's other names would pull the document's overview above the
+    section that holds what the follow-up asks for ("its cautions")."""
+    return title.split(" (", 1)[0].strip() or title
+
+
 def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
                      vocabulary: Vocabulary) -> str:
     """Attach the conversation's subject to a follow-up that does not name its own."""
@@ -89,7 +98,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
     is_new_subject = not points_back or names_own_subject(text, vocabulary)
     if sources and (is_new_subject or not topic) and not red_flag:
-        topic = sources[0]["title"]
+        topic = subject_of(sources[0]["title"])
     return {"query": query, "sources": sources, "topic": topic or ""}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from message_contract import check_answer_message
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,7 @@ async def test_conversation_streams_persists_and_survives_a_restart(make_server)
     tid = thread["thread_id"]
 
     modes: dict[str, int] = {}
+    streamed: dict[str, list[str]] = {}
     final = None
     async for part in client.runs.stream(
         tid, "wwhd",
@@ -54,8 +56,18 @@ async def test_conversation_streams_persists_and_survives_a_restart(make_server)
         modes[part.event] = modes.get(part.event, 0) + 1
         if part.event == "values":
             final = part.data
+        elif part.event == "messages":
+            chunk, _ = part.data
+            streamed.setdefault(chunk["id"], []).append(chunk["content"])
     assert modes.get("values", 0) >= 2 and modes.get("messages", 0) >= 1, modes
     answer = final["messages"][-1]["content"]
+    # The extractive answer streams in pieces (notes, then a quote at a time) that add up to
+    # exactly the final text, under the final message's id.
+    pieces = streamed[final["messages"][-1]["id"]]
+    assert len(pieces) >= 3 and "".join(pieces) == answer
+    first = check_answer_message(final["messages"][-1])
+    assert first["mode"] == "extractive" and first["sources"][0]["doc_id"] == "herb-huang-qi"
+    assert [n["kind"] for n in first["notes"]] == ["extractive", "safety"]
     assert final["route"] == "tcm"
     assert citations(answer) and max(citations(answer)) <= len(final["sources"])
     assert final["sources"][0]["doc_id"] == "herb-huang-qi"
@@ -67,6 +79,9 @@ async def test_conversation_streams_persists_and_survives_a_restart(make_server)
     assert "Huang Qi" in follow["messages"][-1]["content"]
 
     state = await client.threads.get_state(tid)
+    # After the follow-up, the first answer still resolves its own [n] from its own metadata.
+    answers = [m for m in state["values"]["messages"] if m["type"] == "ai"]
+    assert [check_answer_message(m)["sources"] for m in answers][0] == first["sources"]
     history = await client.threads.get_history(tid, limit=100)
     assert len(state["values"]["messages"]) == 4
 
@@ -93,6 +108,12 @@ def test_the_javascript_sdk_holds_a_conversation(shared_server):
     assert seen["firstRoute"] == "tcm" and seen["firstSources"][0] == "herb-huang-qi"
     assert citations(seen["firstAnswer"])
     assert "Huang Qi" in seen["followUpQuery"]
+    assert seen["streamedById"][seen["firstAnswerId"]] == seen["firstAnswer"]
+    contracts = []
+    for answer in seen["answerMetadata"]:
+        contracts.append(check_answer_message(
+            {"content": answer["content"], "response_metadata": {"wwhd": answer["wwhd"]}}))
+    assert len(contracts) == 2 and all(c["sources"] for c in contracts)
     assert "herb-huang-qi" in seen["followUpSources"][:2]
     assert seen["stateMessages"] == 4
     assert seen["historyLength"] >= 4
@@ -115,3 +136,7 @@ def test_out_of_scope_and_red_flag_over_http(shared_server):
         assert flag["route"] == "red_flag"
         assert flag["red_flag"] == "cardiac"
         assert flag["messages"][-1]["content"].startswith("**This may be a heart attack. Call")
+        contract = check_answer_message(flag["messages"][-1])
+        assert contract["notes"][0]["kind"] == "red_flag" and contract["route"] == "red_flag"
+        refusal = check_answer_message(out["messages"][-1])
+        assert refusal["mode"] == "fixed" and refusal["sources"] == []

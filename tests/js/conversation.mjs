@@ -8,6 +8,7 @@ const client = new Client({ apiUrl: url });
 const thread = await client.threads.create({ metadata: { client: "js-sdk-test" } });
 const events = {};
 let streamedText = "";
+const streamedById = {};
 let finalValues = null;
 for await (const chunk of client.runs.stream(thread.thread_id, "wwhd", {
   input: { messages: [{ role: "user", content: "What is Huang Qi used for?" }] },
@@ -17,7 +18,10 @@ for await (const chunk of client.runs.stream(thread.thread_id, "wwhd", {
   if (chunk.event === "values") finalValues = chunk.data;
   if (chunk.event === "messages") {
     const [message] = chunk.data;
-    if (message.type === "AIMessageChunk" || message.type === "ai") streamedText += message.content;
+    if (message.type === "AIMessageChunk" || message.type === "ai") {
+      streamedText += message.content;
+      streamedById[message.id] = (streamedById[message.id] ?? "") + message.content;
+    }
   }
 }
 
@@ -36,6 +40,12 @@ console.log(JSON.stringify({
   firstAnswer: finalValues?.messages?.at(-1)?.content,
   followUpQuery: followUp.query,
   followUpSources: (followUp.sources ?? []).map((s) => s.doc_id),
+  firstAnswerId: finalValues?.messages?.at(-1)?.id,
+  streamedById,
   stateMessages: state.values.messages.length,
+  // Each answer's own contract, read back from the thread's state (what a reload sees).
+  answerMetadata: state.values.messages
+    .filter((m) => m.type === "ai")
+    .map((m) => ({ content: m.content, wwhd: m.response_metadata?.wwhd })),
   historyLength: history.length,
 }));
