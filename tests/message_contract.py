@@ -1,4 +1,4 @@
-"""The assistant-message contract (docs/message-metadata.schema.json), checked as a client reads it."""
+"""The assistant-message contract (docs/message-metadata.schema.json), as clients read it."""
 
 from __future__ import annotations
 
