@@ -87,7 +87,7 @@ def _decision(route: Route, reason: RouteReason, tradition: str | None = None, *
     return {
         "route": Route(route).value,
         "route_reason": RouteReason(reason).value,
-        "tradition": tradition,
+        "tradition": Route(tradition).value if tradition else None,
         "red_flag": None,
         "possible_red_flag": None,
         "sources": [],
