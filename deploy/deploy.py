@@ -3,7 +3,8 @@
     python deploy/deploy.py --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/wwhd:GIT_SHA \\
         --target-group-arn ARN --subnets subnet-a,subnet-b --security-groups sg-1 \\
         --efs-file-system-id fs-1 --efs-access-point-id fsap-1 --secret-arn ARN \\
-        [--documents-uri s3://bucket/prefix] [--dry-run]
+        [--documents-uri s3://bucket/prefix] [--cors-allow-origins https://app.example.com] \\
+        [--jwt-jwks-url URL --jwt-issuer ISS --jwt-audience AUD] [--dry-run]
 
 (also `wwhd deploy ...`). `--dry-run` prints the task definition and what would change, and
 changes nothing (it still reads the cluster and the service to say create or update).
@@ -148,6 +149,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--documents-uri", default="",
         help="s3://bucket/prefix synced into the collection at each start (WWHD_INGEST_URI)",
     )
+    parser.add_argument(
+        "--cors-allow-origins", default="",
+        help="comma-separated origins of the web apps that call the API from a browser "
+        "(WWHD_CORS_ALLOW_ORIGINS); default: none (same-origin only)",
+    )
+    parser.add_argument(
+        "--jwt-jwks-url", default="",
+        help="an identity provider's JWKS URL: also accept its RS256/ES256 tokens "
+        "(WWHD_JWT_JWKS_URL; needs --jwt-issuer and --jwt-audience)",
+    )
+    parser.add_argument("--jwt-issuer", default="", help="required 'iss' (WWHD_JWT_ISSUER)")
+    parser.add_argument("--jwt-audience", default="", help="required 'aud' (WWHD_JWT_AUDIENCE)")
     parser.add_argument("--qdrant-image", default=DEFAULT_QDRANT_IMAGE)
     parser.add_argument("--log-group", default=DEFAULT_LOG_GROUP)
     parser.add_argument(
@@ -189,6 +202,15 @@ def check_options(args: argparse.Namespace) -> None:
         for item in items:
             if not re.fullmatch(pattern, item or ""):
                 raise DeployError(f"{option} {item!r} does not look like {pattern}")
+    if args.jwt_jwks_url and not args.jwt_jwks_url.startswith("https://"):
+        raise DeployError(f"--jwt-jwks-url {args.jwt_jwks_url!r} must be an https:// URL")
+    if args.jwt_jwks_url and not (args.jwt_issuer and args.jwt_audience):
+        raise DeployError("--jwt-jwks-url needs --jwt-issuer and --jwt-audience (the tokens' "
+                          "'iss' and 'aud'), or other applications' tokens would be accepted")
+    for origin in _split(args.cors_allow_origins):
+        if not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise DeployError(f"--cors-allow-origins: {origin!r} is not an origin such as "
+                              "https://app.example.com (scheme and host, no path or slash)")
     if args.documents_uri and not args.documents_uri.startswith("s3://"):
         raise DeployError(f"--documents-uri {args.documents_uri!r} must be s3://bucket/prefix")
     if not args.image.strip() or any(c in args.image for c in ' "\\'):
@@ -222,6 +244,9 @@ def deploy(
         "QDRANT_IMAGE": args.qdrant_image, "EFS_FILE_SYSTEM_ID": args.efs_file_system_id,
         "EFS_ACCESS_POINT_ID": args.efs_access_point_id, "SECRET_ARN": args.secret_arn,
         "DOCUMENTS_URI": args.documents_uri, "LOG_GROUP": args.log_group,
+        "CORS_ALLOW_ORIGINS": ",".join(_split(args.cors_allow_origins)),
+        "JWT_JWKS_URL": args.jwt_jwks_url, "JWT_ISSUER": args.jwt_issuer,
+        "JWT_AUDIENCE": args.jwt_audience,
     })
     digest = content_hash(taskdef)
     taskdef["tags"] = [{"key": HASH_TAG, "value": digest}]

@@ -54,9 +54,12 @@ if [ $# -gt 0 ]; then
 fi
 
 # Secrets may still arrive from WWHD_SECRETS_ID (read by wwhd at start-up, which then checks).
-if [ "$APP_ENV" = production ] && [ -z "${JWT_SECRET:-}" ] && [ -z "${WWHD_SECRETS_ID:-}" ]; then
+if [ "$APP_ENV" = production ] && [ -z "${JWT_SECRET:-}" ] && [ -z "${WWHD_SECRETS_ID:-}" ] \
+    && [ -z "${WWHD_JWT_JWKS_URL:-}" ]; then
     fail "APP_ENV=production needs JWT_SECRET (or WWHD_SECRETS_ID naming a Secrets Manager" \
-        "secret that holds it); without it the API would be open to anyone who can reach it"
+        "secret that holds it) or WWHD_JWT_JWKS_URL (an identity provider's keys, with" \
+        "WWHD_JWT_ISSUER and WWHD_JWT_AUDIENCE); without one the API would be open to anyone" \
+        "who can reach it"
 fi
 
 if [ -n "${WWHD_INGEST_URI:-}" ]; then

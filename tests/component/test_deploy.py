@@ -125,6 +125,9 @@ SAMPLE_VALUES = {
     "EFS_ACCESS_POINT_ID": "fsap-0123456789abcdef0",
     "SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:wwhd/prod-AbCdEf",
     "DOCUMENTS_URI": "s3://wwhd-docs/kb", "LOG_GROUP": "/ecs/wwhd",
+    "CORS_ALLOW_ORIGINS": "https://app.example.com,https://admin.example.com",
+    "JWT_JWKS_URL": "https://idp.example.com/.well-known/jwks.json",
+    "JWT_ISSUER": "https://idp.example.com/", "JWT_AUDIENCE": "wwhd-api",
 }
 
 
@@ -165,7 +168,11 @@ def test_task_definition_agrees_with_the_image_and_the_server():
     # Production settings that load: the secrets come from the given secret, as keys the
     # secrets loader accepts, and the JWT secret among them.
     settings_env = {**env, "JWT_SECRET": "x"}
-    assert load_settings_from(settings_env).is_production
+    settings = load_settings_from(settings_env)
+    assert settings.is_production
+    # Browser origins and the identity provider reach the server's settings as given.
+    assert settings.cors_origins == ("https://app.example.com", "https://admin.example.com")
+    assert settings.jwt_jwks_url and settings.jwt_issuer and settings.jwt_audience
     secrets = {s["name"]: s["valueFrom"] for s in api["secrets"]}
     assert "JWT_SECRET" in secrets and set(secrets) <= set(ALLOWED_KEYS)
     assert all(v.startswith(SAMPLE_VALUES["SECRET_ARN"] + ":") for v in secrets.values())
@@ -186,9 +193,12 @@ def load_settings_from(env: dict[str, str]):
 
 
 def test_optional_documents_uri_is_dropped_and_bad_definitions_are_refused():
-    taskdef = deploy_module.render_task_definition({**SAMPLE_VALUES, "DOCUMENTS_URI": ""})
+    optional = ("DOCUMENTS_URI", "CORS_ALLOW_ORIGINS", "JWT_JWKS_URL", "JWT_ISSUER",
+                "JWT_AUDIENCE")
+    taskdef = deploy_module.render_task_definition({**SAMPLE_VALUES,
+                                                    **dict.fromkeys(optional, "")})
     names = [item["name"] for item in taskdef["containerDefinitions"][0]["environment"]]
-    assert "WWHD_INGEST_URI" not in names
+    assert not {"WWHD_INGEST_URI", "WWHD_CORS_ALLOW_ORIGINS", "WWHD_JWT_JWKS_URL"} & set(names)
 
     taskdef["containerDefinitions"][0]["cpu"] = "a lot"
     with pytest.raises(deploy_module.DeployError, match="does not match the ECS API"):
@@ -304,6 +314,20 @@ def test_deploy_commands_run_and_explain_failures(infrastructure, aws, tmp_path)
     )
     assert rejected.returncode == 2 and "--secret-arn 'wwhd/prod'" in rejected.stderr
     assert revisions() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--jwt-jwks-url", "http://idp.example.com/jwks"], "must be an https:// URL"),
+        (["--jwt-jwks-url", "https://idp.example.com/jwks", "--jwt-issuer", "x"],
+         "needs --jwt-issuer and --jwt-audience"),
+        (["--cors-allow-origins", "https://app.example.com/"], "no path or slash"),
+    ],
+)
+def test_browser_and_identity_provider_options_are_checked(infrastructure, options, message):
+    with pytest.raises(deploy_module.DeployError, match=message):
+        deploy_module.check_options(parse([*deploy_argv(infrastructure), *options]))
 
 
 # -- the container's start command, outside Docker ---------------------------------------------

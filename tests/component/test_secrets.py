@@ -79,6 +79,10 @@ def test_openai_key_is_optional_but_jwt_secret_is_not(aws):
     create_secret("wwhd/no-jwt", {"OPENAI_API_KEY": "sk"})
     with pytest.raises(ConfigurationError, match="has no JWT_SECRET"):
         load_secrets_into_environ({"WWHD_SECRETS_ID": "wwhd/no-jwt"})
+    # An identity provider's keys protect the API without a JWT_SECRET.
+    with_idp = {"WWHD_SECRETS_ID": "wwhd/no-jwt", "WWHD_JWT_JWKS_URL": "https://idp/jwks"}
+    assert load_secrets_into_environ(with_idp) == ["OPENAI_API_KEY"]
+    assert "JWT_SECRET" not in with_idp
 
 
 @pytest.mark.parametrize(

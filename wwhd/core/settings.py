@@ -9,15 +9,25 @@ are `SecretStr`: they never appear in a repr, a log line or an error message.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wwhd.core.errors import ConfigurationError
 
 Environment = Literal["development", "production"]
+# A comma-separated variable ("a, b"), read as it is written rather than as JSON.
+NameList = Annotated[tuple[str, ...] | None, NoDecode]
 
 
 def _env(name: str, *more: str) -> dict:
@@ -62,6 +72,15 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(None, **_env("JWT_SECRET"))
     jwt_audience: str | None = Field(None, **_env("WWHD_JWT_AUDIENCE"))
     jwt_issuer: str | None = Field(None, **_env("WWHD_JWT_ISSUER"))
+    jwt_jwks_url: str | None = Field(None, pattern=r"^https?://", **_env("WWHD_JWT_JWKS_URL"))
+    jwt_jwks_cache_s: float = Field(300.0, gt=0, **_env("WWHD_JWT_JWKS_CACHE_S"))
+    jwt_jwks_cooldown_s: float = Field(30.0, ge=0, **_env("WWHD_JWT_JWKS_COOLDOWN_S"))
+    # Browsers (CORS); None: the default for APP_ENV (wwhd/server/cors.py). Not named
+    # cors_allow_origins: with populate_by_name a field's own name is read from the environment
+    # too, and CORS_ALLOW_ORIGINS is langgraph-api's variable.
+    cors_origins: NameList = Field(None, **_env("WWHD_CORS_ALLOW_ORIGINS"))
+    cors_request_headers: NameList = Field(None, **_env("WWHD_CORS_ALLOW_HEADERS"))
+    cors_response_headers: NameList = Field(None, **_env("WWHD_CORS_EXPOSE_HEADERS"))
     # Retention
     retention_interval_s: float = Field(3600.0, ge=0, **_env("WWHD_RETENTION_INTERVAL_S"))
     prune_after_s: float = Field(86400.0, ge=0, **_env("WWHD_PRUNE_AFTER_S"))
@@ -84,6 +103,45 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", "cors_request_headers", "cors_response_headers",
+                     mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # A browser's Origin header is scheme://host[:port], never with a path: an entry such
+        # as "https://app.example/" would match nothing, silently.
+        for origin in value or ():
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] with no path or "
+                    "trailing slash (e.g. https://app.example.com), or * for any"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _jwks_needs_issuer_and_audience(self) -> Settings:
+        # An identity provider signs tokens for every application it serves (and some, such as
+        # Entra ID's common keys, for every tenant): its keys alone say nothing about whether a
+        # token was meant for this server. `iss` and `aud` do.
+        if self.jwt_jwks_url and not (self.jwt_issuer and self.jwt_audience):
+            missing = [name for name, value in (("WWHD_JWT_ISSUER", self.jwt_issuer),
+                                                ("WWHD_JWT_AUDIENCE", self.jwt_audience))
+                       if not value]
+            raise ValueError(
+                f"WWHD_JWT_JWKS_URL is set but {' and '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} not: set WWHD_JWT_ISSUER to the "
+                "identity provider's issuer (the tokens' 'iss') and WWHD_JWT_AUDIENCE to this "
+                "API's audience (their 'aud'), or tokens the same provider issued for other "
+                "applications would be accepted"
+            )
+        return self
 
     @field_validator("data_dir", "corpus_dir", "sqlite_path_override")
     @classmethod
@@ -109,6 +167,11 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         """Whether `APP_ENV` is production."""
         return self.app_env == "production"
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether API routes need a token (`JWT_SECRET` or `WWHD_JWT_JWKS_URL` is set)."""
+        return self.jwt_secret is not None or self.jwt_jwks_url is not None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -21,11 +21,14 @@ from pathlib import Path
 from wwhd.core.errors import ConfigurationError
 from wwhd.core.settings import Settings, load_settings
 from wwhd.server import upstream
+from wwhd.server.cors import cors_config, describe
 
 log = logging.getLogger(__name__)
 
 # uvicorn finishes in-flight requests for this long on SIGTERM (ECS's stopTimeout must exceed it).
 GRACEFUL_SHUTDOWN_S = 20
+# langgraph-api's own CORS variables, which server_environment's CORS_CONFIG overrides.
+UPSTREAM_CORS_VARIABLES = ("CORS_ALLOW_ORIGINS", "CORS_CONFIG")
 OFFLINE_ENV = {
     # Without these `langgraph dev` phones home for analytics and version checks.
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -60,11 +63,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 def check_startup(settings: Settings) -> None:
     """Refuse configurations that must not serve (raises ConfigurationError saying why)."""
     upstream.check_supported_versions()
-    if settings.is_production and settings.jwt_secret is None:
+    if settings.is_production and not settings.auth_enabled:
         raise ConfigurationError(
-            "APP_ENV=production requires JWT_SECRET: without it every conversation would be "
-            "readable by anyone who can reach the server. Set JWT_SECRET (or WWHD_SECRETS_ID "
-            "to read it from AWS Secrets Manager)."
+            "APP_ENV=production requires JWT_SECRET or WWHD_JWT_JWKS_URL: without one every "
+            "conversation would be readable by anyone who can reach the server. Set JWT_SECRET "
+            "(or WWHD_SECRETS_ID to read it from AWS Secrets Manager), or WWHD_JWT_JWKS_URL "
+            "with WWHD_JWT_ISSUER and WWHD_JWT_AUDIENCE to accept an identity provider's tokens."
         )
 
 
@@ -86,6 +90,8 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "LANGSERVE_GRAPHS": json.dumps(config["graphs"]),
         "LANGGRAPH_CHECKPOINTER": json.dumps(config["checkpointer"]),
         "LANGGRAPH_HTTP": json.dumps(config["http"]),
+        # langgraph-api prefers CORS_CONFIG to langgraph.json's http.cors (see cors.py).
+        "CORS_CONFIG": json.dumps(cors_config(settings, config["http"].get("cors"))),
     }
     if "auth" in config:
         env["LANGGRAPH_AUTH"] = json.dumps(config["auth"])
@@ -107,6 +113,11 @@ def serve(host: str, port: int, production: bool = False) -> None:
     # The stock /docs page loads its script from a CDN, so it is not advertised here.
     print(f"W.W.H.D. server: {url}  (live: {url}/ok, ready: {url}/health)", flush=True)
     print(f"Studio: https://smith.langchain.com/studio/?baseUrl={url}", flush=True)
+    print(f"Browsers may call it from: {describe(json.loads(env['CORS_CONFIG']))}", flush=True)
+    for upstream_name in UPSTREAM_CORS_VARIABLES:
+        if os.environ.get(upstream_name):
+            print(f"{upstream_name} is ignored: wwhd serve sets CORS from WWHD_CORS_ALLOW_ORIGINS "
+                  "& co. or langgraph.json's http.cors (see the README).", file=sys.stderr)
     bin_dir = Path(sys.executable).parent
     if production:
         argv = [

@@ -3,8 +3,9 @@
 Set `WWHD_SECRETS_ID` to a secret's name or ARN whose value is a JSON object such as
 `{"OPENAI_API_KEY": "sk-...", "JWT_SECRET": "..."}`. Values already in the environment win (so an
 ECS task definition's `secrets` or a local override take precedence). A secret that cannot be read,
-is not a JSON object, or leaves `JWT_SECRET` unset is a start-up error: a server configured to be
-protected must never come up open.
+is not a JSON object, or leaves `JWT_SECRET` unset (unless `WWHD_JWT_JWKS_URL` protects the API
+with an identity provider's keys) is a start-up error: a server configured to be protected must
+never come up open.
 
 The region is the ARN's when the id is an ARN, else boto3's (`AWS_REGION`); the endpoint is boto3's
 (`AWS_ENDPOINT_URL` is honoured).
@@ -55,12 +56,15 @@ def load_secrets_into_environ(
         if isinstance(value, str) and value.strip():
             env[name] = value.strip()
             loaded.append(name)
-    absent = [name for name in REQUIRED_KEYS if not (env.get(name) or "").strip()]
+    # With an identity provider (JWKS) the API is protected without a JWT_SECRET.
+    required = () if (env.get("WWHD_JWT_JWKS_URL") or "").strip() else REQUIRED_KEYS
+    absent = [name for name in required if not (env.get(name) or "").strip()]
     if absent:
         raise ConfigurationError(
             f"the secret {secret_id!r} ({SECRETS_ID_VAR}) has no {', '.join(absent)} and the "
             f"environment does not set it: add it to the secret's JSON, e.g. "
-            f'{{"JWT_SECRET": "<a long random string>", "OPENAI_API_KEY": "sk-..."}}.'
+            f'{{"JWT_SECRET": "<a long random string>", "OPENAI_API_KEY": "sk-..."}} '
+            "(or set WWHD_JWT_JWKS_URL to accept an identity provider's tokens instead)."
         )
     if "OPENAI_API_KEY" not in values and not env.get("OPENAI_API_KEY"):
         log.warning(
