@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
+.PHONY: help install ui serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -22,7 +22,21 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 
 install: $(STAMP) ## create .venv with the pinned dependencies
 
-serve: $(STAMP) ## run the server on 127.0.0.1:$PORT (ingests the corpus on first run)
+# The reference chat page (ui/, served at /ui): its dependencies are installed again only when
+# ui/package*.json change, and the bundle is rebuilt only when a source changes. ui/dist/ is
+# built here, never committed.
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ui/dist/index.html: ui/node_modules/.installed ui/package.json ui/index.html $(wildcard ui/src/*)
+	cd ui && npm run build --silent
+
+ui: ui/dist/index.html ## build the reference chat page (ui/ -> ui/dist/, served at /ui)
+
+# The page is a convenience: without Node.js the server still starts, and /ui says how to build it.
+serve: $(STAMP) ## run the server on 127.0.0.1:$PORT (ingests the corpus on first run; page at /ui)
+	@$(MAKE) --no-print-directory ui || echo "make: the /ui page was not built (it needs Node.js and npm); serving without it"
 	$(BIN)/wwhd serve --port $(PORT)
 
 ingest: $(STAMP) ## sync the bundled corpus into the collection (incremental)
@@ -35,9 +49,12 @@ tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 local-llm: $(STAMP) ## provision and run the local model server (llama.cpp + Qwen2.5 0.5B)
 	$(BIN)/python -m devtools.local_llm serve
 
-test: $(STAMP) tests/js/node_modules ## lint, layers, then every test (unit, component, integration, llm)
+# devtools.browser installs Debian's Chromium for the browser test; where it cannot, the other
+# tests still run and that one fails, saying how to install it.
+test: $(STAMP) tests/js/node_modules ui ## lint, layers, then every test (unit, component, integration, llm)
 	$(BIN)/ruff check .
 	$(BIN)/python -m devtools.layers
+	@$(BIN)/python -m devtools.browser || echo "make: no Chromium: the browser test will fail"
 	$(BIN)/python -m devtools.local_llm provision
 	$(BIN)/python -m pytest -ra
 
@@ -84,4 +101,4 @@ lock: $(STAMP) ## re-pin requirements.lock and requirements-dev.lock (after chan
 	$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
 
 clean: ## remove the virtual environments and local data
-	rm -rf $(VENV) .venv-llm data evals/reports tests/js/node_modules
+	rm -rf $(VENV) .venv-llm data evals/reports tests/js/node_modules ui/node_modules ui/dist

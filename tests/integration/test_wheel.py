@@ -95,6 +95,9 @@ def test_an_installed_wheel_serves_and_answers_from_any_folder(clean_venv, tmp_p
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
             assert http.get("/health").json()["status"] == "ok"
+            # The reference page is built in a checkout (`make ui`), never shipped in the wheel.
+            page = http.get("/ui")
+            assert page.status_code == 404 and "make ui" in page.text, page.text
             thread = http.post("/threads", json={}).json()["thread_id"]
             answer = http.post(f"/threads/{thread}/runs/wait", json={
                 "assistant_id": "wwhd",

@@ -15,8 +15,9 @@ from wwhd.server import upstream
 from wwhd.server.auth import bearer_identity
 from wwhd.server.durability import restore_thread_records
 from wwhd.server.health import public_view, readiness
-from wwhd.server.middleware import StoreSearchDefaults
+from wwhd.server.middleware import BrowserAccess, StoreSearchDefaults
 from wwhd.server.retention import RetentionPolicy, retention_loop
+from wwhd.server.ui import ui_router
 
 
 @contextlib.asynccontextmanager
@@ -43,11 +44,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="W.W.H.D. custom routes", lifespan=lifespan)
 # Middleware of this app wraps every route of the server, the LangGraph API's included.
 app.add_middleware(StoreSearchDefaults)
+app.add_middleware(BrowserAccess)
+# The reference chat page (`make ui` builds it); 404 with a hint when it is not built.
+# Its routes join the app's own rather than through include_router: langgraph-api wraps each
+# custom route in its auth middleware, which needs a route with an `app` (FastAPI's included
+# router has none).
+app.router.routes.extend(ui_router().routes)
 
 
 def shows_details(request: Request, settings: Settings) -> bool:
     """Details (paths, errors) only where the API is open anyway or the caller has a token."""
-    if settings.jwt_secret is None:
+    if not settings.auth_enabled:
         return True
     return bearer_identity(request.headers.get("authorization"), settings) is not None
 
