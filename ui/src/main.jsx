@@ -213,7 +213,12 @@ function App() {
                  placeholder="bearer token, if the server needs one"
                  onChange={(event) => saveToken(event.target.value)} />
         </label>
-        <button type="button" data-testid="new-thread" onClick={() => stream.switchThread(null)}>
+        <button type="button" data-testid="new-thread" onClick={() => {
+          // Forget the thread in the URL too, or a reload would reopen the old conversation.
+          setThreadId(null);
+          writeThreadToUrl(null);
+          stream.switchThread(null);
+        }}>
           New conversation
         </button>
       </header>
