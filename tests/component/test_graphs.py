@@ -186,6 +186,20 @@ def test_citation_check_removes_citations_without_a_source():
     assert numbers == [1, 3]
 
 
+def test_citations_are_checked_in_a_token_stream_split_anywhere():
+    from wwhd.graphs.answer import CitationChecker
+
+    text = "  Qi moves blood [1][3]. Yin nourishes [7] and [12]. \n"
+    for cut in range(1, len(text)):
+        checker = CitationChecker(3)
+        tokens = [text[i : i + cut] for i in range(0, len(text), cut)]
+        shown = [checker.feed(token) for token in tokens] + [checker.flush()]
+        # Never a piece of an unchecked citation on screen; together, the checked text.
+        assert not any(re.search(r"\[(7|12)\]?|\[1$", piece) for piece in shown[:-1]), shown
+        assert "".join(shown) == "Qi moves blood [1][3]. Yin nourishes  and ."
+        assert checker.cited == [1, 3]
+
+
 def test_dependencies_are_handed_in_through_the_context(kb_context):
     """A run uses the knowledge base and model its context carries: here a store that fails
     and a model factory that records what it was asked for."""
