@@ -78,8 +78,9 @@ train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the de
 	$(BIN)/wwhd ingest --quiet
 	$(BIN)/wwhd train-answers
 
-bench: $(STAMP) ## benchmarks: router latency, then concurrent threads x turns against a server
+bench: $(STAMP) ## benchmarks: router latency, ingestion throughput, then threads x turns on a server
 	$(BIN)/python -m devtools.router_bench
+	$(BIN)/python -m devtools.ingest_bench
 	$(BIN)/python -m devtools.bench
 
 # The locks are made with uv rather than pip-tools: `uv pip compile --universal` writes ONE

@@ -8,6 +8,7 @@ S3 prefix) is removed. A malformed document is reported by name and skipped; the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,10 +53,26 @@ class IngestReport:
     chunks_deleted: int = 0
     documents_deleted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # How long embedding and writing the added and updated chunks took.
+    embed_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
         return bool(self.chunks_added or self.chunks_updated or self.chunks_deleted)
+
+    @property
+    def passages_per_second(self) -> float:
+        """Chunks embedded and written per second (0 when nothing needed embedding)."""
+        embedded = self.chunks_added + self.chunks_updated
+        return embedded / self.embed_seconds if embedded and self.embed_seconds > 0 else 0.0
+
+    def throughput(self) -> str:
+        """How fast the added and updated chunks were embedded and written ("" if none were)."""
+        embedded = self.chunks_added + self.chunks_updated
+        if not embedded:
+            return ""
+        return (f"Embedded {embedded} passages in {self.embed_seconds:.1f} s: "
+                f"{self.passages_per_second:.1f} passages/s.")
 
     def summary(self) -> str:
         """One paragraph a person reads after an ingestion."""
@@ -64,6 +81,8 @@ class IngestReport:
             f"{self.chunks_added} added, {self.chunks_updated} updated, "
             f"{self.chunks_unchanged} unchanged, {self.chunks_deleted} deleted.",
         ]
+        if self.throughput():
+            lines.append(self.throughput())
         if self.documents_deleted:
             lines.append("Removed documents: " + ", ".join(sorted(self.documents_deleted)))
         if self.errors:
@@ -172,14 +191,17 @@ def ingest(
     bar = tqdm(
         total=len(to_write), desc="Embedding chunks", unit="chunk", disable=not progress,
     )
+    started = time.perf_counter()
     with bar:
         for start in range(0, len(to_write), EMBED_BATCH):
             batch = to_write[start : start + EMBED_BATCH]
             kb.upsert(batch)
             bar.update(len(batch))
+    report.embed_seconds = time.perf_counter() - started
     for (uri, version), ids in retag.items():
         kb.set_origin(ids, uri, version)
-    log.info("ingested %s: %s", root_uri, report.summary().splitlines()[0])
+    log.info("ingested %s: %s %s", root_uri, report.summary().splitlines()[0],
+             report.throughput())
     return report
 
 

@@ -33,9 +33,14 @@ def test_ingest_is_incremental_and_tracks_changes(small_kb):
     first = ingest_directory(kb, docs, progress=False)
     assert first.documents == 3 and first.chunks_added == first.chunks_total > 0
     assert kb.count() == first.chunks_total
+    # The summary says how fast the new chunks were embedded; an ingest that embeds nothing
+    # says nothing about speed.
+    assert first.passages_per_second > 0
+    assert f"Embedded {first.chunks_added} passages in" in first.summary()
 
     again = ingest_directory(kb, docs, progress=False)
     assert not again.changed and again.chunks_unchanged == first.chunks_total
+    assert again.throughput() == "" and "passages/s" not in again.summary()
 
     herb = docs / "herbs/herb-huang-qi.md"
     herb.write_text(herb.read_text().replace("## Cautions and contraindications",
