@@ -7,7 +7,7 @@ import pytest
 from langgraph_sdk import Auth
 
 from wwhd.core.settings import load_settings
-from wwhd.server.auth import bearer_identity, verify_token
+from wwhd.server.auth import bearer_identity, request_identity, verify_token
 
 SECRET = "unit-test-secret-of-enough-length"
 
@@ -31,6 +31,10 @@ GOOD = {"aud": "wwhd-web", "iss": "https://issuer.invalid/"}
 def test_a_token_with_the_configured_audience_and_issuer_is_accepted(settings):
     assert verify_token(token(**GOOD), settings)["sub"] == "ada"
     assert bearer_identity(f"Bearer {token(**GOOD)}", settings) == "ada"
+    # /health's details read the token where the API does: X-Api-Key too (Agent Chat UI).
+    assert request_identity({"x-api-key": token(**GOOD)}, settings) == "ada"
+    assert request_identity({"X-Api-Key": "not-a-token"}, settings) is None
+    assert request_identity({}, settings) is None
 
 
 @pytest.mark.parametrize(

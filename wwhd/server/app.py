@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from wwhd.core.settings import Settings, process_settings
 from wwhd.server import upstream
-from wwhd.server.auth import bearer_identity
+from wwhd.server.auth import request_identity
 from wwhd.server.durability import restore_thread_records
 from wwhd.server.health import public_view, readiness
 from wwhd.server.middleware import BrowserAccess, StoreSearchDefaults
@@ -56,7 +56,7 @@ def shows_details(request: Request, settings: Settings) -> bool:
     """Details (paths, errors) only where the API is open anyway or the caller has a token."""
     if not settings.auth_enabled:
         return True
-    return bearer_identity(request.headers.get("authorization"), settings) is not None
+    return request_identity(request.headers, settings) is not None
 
 
 @app.get("/health")

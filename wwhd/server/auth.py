@@ -21,6 +21,7 @@ The handler reads `headers` (str or bytes keys, so Aegra can run it too), not `a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import jwt
 from langgraph_sdk import Auth
@@ -251,15 +252,21 @@ def _bearer_token(header: str, settings: Settings | None = None) -> str:
     return token.strip()
 
 
-def bearer_identity(header: str | None, settings: Settings) -> str | None:
-    """The `sub` of a valid bearer token in `header`, else None (never raises; may block on
-    the identity provider's keys, so call it from a worker thread or a sync route)."""
-    if not header or not settings.auth_enabled:
+def request_identity(headers: Mapping, settings: Settings) -> str | None:
+    """The `sub` of a valid token in a request's headers (`Authorization: Bearer` or
+    `X-Api-Key`, as `authenticate` reads them), else None. Never raises; may block on the
+    identity provider's keys, so call it from a worker thread or a sync route."""
+    if not settings.auth_enabled:
         return None
     try:
-        return str(verify_token(_bearer_token(header, settings), settings)["sub"])
+        return str(verify_token(request_token(headers, settings), settings)["sub"])
     except (Auth.exceptions.HTTPException, HTTPException):
         return None
+
+
+def bearer_identity(header: str | None, settings: Settings) -> str | None:
+    """The `sub` of a valid token in an `Authorization` header value, else None."""
+    return request_identity({"authorization": header} if header else {}, settings)
 
 
 def _owned(ctx: Auth.types.AuthContext, value: dict) -> dict:
