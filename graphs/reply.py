@@ -78,10 +78,11 @@ class Reply:
     cited: list[int] = field(default_factory=list)  # the [n] the body cites
     _content: list[str] = field(default_factory=list)
     _streaming: bool = field(default=True)
+    _separate: bool = field(default=False)  # the begun paragraph's first piece opens with one
 
     def note(self, kind: NoteKind, text: str) -> None:
         """Add a note where the reply has got to: before the body, or after it once it began."""
-        placement: Placement = "after" if self.body_parts else "before"
+        placement: Placement = "after" if any(self.body_parts) else "before"
         self.notes.append({"kind": kind.value, "placement": placement, "text": text})
         self._write(text, new_paragraph=True)
 
@@ -93,15 +94,16 @@ class Reply:
     def begin_paragraph(self) -> None:
         """Start a body paragraph that `extend` writes piece by piece."""
         self.body_parts.append("")
-        if self._content:
-            self._write(SEPARATOR, new_paragraph=False)
+        # Written with the first piece, so a paragraph that stays empty leaves no blank line.
+        self._separate = bool(self._content)
 
     def extend(self, piece: str) -> None:
         """Append a piece to the paragraph `begin_paragraph` started."""
         if not piece:
             return
         self.body_parts[-1] += piece
-        self._write(piece, new_paragraph=False)
+        self._write(piece, new_paragraph=self._separate)
+        self._separate = False
 
     @property
     def body(self) -> str:

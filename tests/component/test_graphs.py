@@ -223,3 +223,27 @@ def test_dependencies_are_handed_in_through_the_context(kb_context):
     assert state["error"] == "knowledge base unavailable: the test's store is down"
     assert prompts.STORE_DOWN_REPLY.split("{")[0] in state["messages"][-1].content
     assert asked == [None]  # the configured default model was asked for, once
+
+
+def test_a_reply_keeps_its_text_and_its_contract_in_step():
+    from wwhd.graphs.reply import Mode, NoteKind, Reply
+
+    reply = Reply(route="tcm", sources=[])
+    reply.note(NoteKind.EXTRACTIVE, "Quoted:")
+    reply.begin_paragraph()  # a paragraph that stays empty (every piece was dropped)
+    reply.extend("")
+    reply.note(NoteKind.SAFETY, "_Not medical advice._")
+    reply.mode = Mode.EXTRACTIVE
+    message = reply.message()
+    contract = message.response_metadata["wwhd"]
+    assert message.content == "Quoted:\n\n_Not medical advice._"
+    assert contract["body"] == "" and [n["placement"] for n in contract["notes"]] == ["before"] * 2
+
+    reply = Reply(route="tcm")
+    reply.note(NoteKind.EXTRACTIVE, "Quoted:")
+    reply.begin_paragraph()
+    for piece in ("- one [1]", "\n- two [1]"):
+        reply.extend(piece)
+    reply.note(NoteKind.SAFETY, "_Safety._")
+    assert reply.message().content == "Quoted:\n\n- one [1]\n- two [1]\n\n_Safety._"
+    assert [n["placement"] for n in reply.notes] == ["before", "after"]
