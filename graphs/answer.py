@@ -46,13 +46,6 @@ REPLIES_BY_ROUTE = {
 }
 
 
-def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
-    """Drop citations that point at no passage; return the text and the cited numbers."""
-    checker = CitationChecker(n_sources)
-    text = checker.feed(text) + checker.flush()
-    return text, checker.cited
-
-
 class CitationChecker:
     """Checks citations in a stream of tokens, so checked text can be streamed as it comes.
 
