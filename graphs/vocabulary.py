@@ -1,11 +1,11 @@
 """The domain vocabulary, generated from the knowledge base's own documents, never hand-written.
 
 Every name a document gives its subject becomes a term: the title's pinyin, characters and
-English name (`Huang Qi (黄芪, Astragalus Root)`), its tags, point codes (`ST-36`) and the
-pharmacopoeia Latin the text uses (`Astragali Radix`). A message is matched against the terms
-the way people write them: any case, with or without tone marks, run together (`huangqi`),
-and with typos (fuzzy matching by rapidfuzz). The router's classifier reads the match as
-features, and the follow-up logic uses "names a subject of its own".
+English name (`Huang Qi (黄芪, Astragalus Root)`), its `aliases` (common names), its tags, point
+codes (`ST-36`) and the pharmacopoeia Latin the text uses (`Astragali Radix`). A message is
+matched against the terms the way people write them: any case, with or without tone marks, run
+together (`huangqi`), and with typos (fuzzy matching by rapidfuzz). The router's classifier
+reads the match as features, and the follow-up logic uses "names a subject of its own".
 
 `wwhd train-router` builds the vocabulary from `corpus/` and stores it beside the classifier
 (`graphs/model/vocabulary.json`), so the server needs no corpus to route.
@@ -161,6 +161,8 @@ def _names_of(doc) -> Iterable[tuple[str, bool]]:
     for part in re.split(r"\s+[—-]\s+|\s+and\s+", main):
         if part.strip() and part.strip() != main.strip():
             yield part.strip(), True
+    for alias in doc.aliases:
+        yield alias, True
     for tag in doc.tags:
         code = _POINT_CODE.match(fold(tag).replace(" ", ""))
         if code:

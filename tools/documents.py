@@ -55,6 +55,9 @@ class Document:
     reviewed: str
     body: str
     uri: str
+    # Other names people use for the subject ("dong quai", "licorice"): the router reads them as
+    # names of the subject; they are not stored with the passages.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,11 +149,8 @@ def parse_document(text: str, uri: str) -> Document:
         raise DocumentError(
             f"{uri}: category {category!r} must be one of {', '.join(CATEGORIES)}"
         )
-    tags = meta.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",")]
-    if not isinstance(tags, list):
-        raise DocumentError(f"{uri}: tags must be a list such as [qi, spleen]")
+    tags = _string_list(meta.get("tags"), "tags", "[qi, spleen]", uri)
+    aliases = _string_list(meta.get("aliases"), "aliases", "[dong quai, Chinese angelica]", uri)
     if not body.strip():
         raise DocumentError(f"{uri}: the document has no text after its front matter")
     if meta.get("source") and not meta.get("references"):
@@ -170,12 +170,23 @@ def parse_document(text: str, uri: str) -> Document:
         title=str(meta["title"]).strip(),
         tradition=tradition,
         category=category,
-        tags=tuple(str(t).strip() for t in tags if str(t).strip()),
+        tags=tags,
         references=references,
         reviewed=str(reviewed),
         body=body,
         uri=uri,
+        aliases=aliases,
     )
+
+
+def _string_list(value, key: str, example: str, uri: str) -> tuple[str, ...]:
+    """A front-matter list of short strings (a comma-separated string is accepted too)."""
+    items = value or []
+    if isinstance(items, str):
+        items = items.split(",")
+    if not isinstance(items, list):
+        raise DocumentError(f"{uri}: {key} must be a list such as {example}")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 def parse_references(raw: object, uri: str) -> tuple[dict[str, str], ...]:

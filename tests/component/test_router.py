@@ -131,6 +131,11 @@ def test_the_vocabulary_is_generated_from_the_corpus_and_matches_names_in_any_fo
     for text in ("huangqi for colds", "黄芪的功效", "Astragali Radix", "astragalus root",
                  "Huáng Qí", "huang qii"):
         assert "herb-huang-qi" in generated.match(text).names, text
+    # A document's `aliases` are names too: the common names people type.
+    for text, doc_id in (("is dong quai ok with warfarin", "herb-dang-gui"),
+                         ("why is pinellia processed", "herb-ban-xia"),
+                         ("licorice and digoxin", "herb-gan-cao")):
+        assert doc_id in generated.match(text).names, text
     assert generated.match("write a python web scraper").names == ()
 
 

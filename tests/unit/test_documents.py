@@ -85,6 +85,8 @@ def test_parse_and_chunk_by_heading_with_stable_ids():
          "unknown keys page"),
         (f"{HEAD}references: [{{work: W}}]\n---\nbody", "reviewed: YYYY-MM-DD"),
         (f"{HEAD}source: Standard textbooks\n---\nbody", "'source' line is replaced"),
+        (f"{HEAD}aliases: {{a: b}}\nreferences: [{{work: W}}]\nreviewed: 2026-11-30\n---\nbody",
+         "aliases must be a list"),
     ],
 )
 def test_malformed_documents_are_named_and_explained(text, message):
