@@ -49,6 +49,16 @@ def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
     return text
 
 
+def emergency_query(text: str, kind: str | None) -> str:
+    """The search for a red-flag turn: the message plus what marks its kind of emergency.
+
+    The message alone ("crushing chest pain, which acupoint?") pulls passages about its herbs or
+    points; the guidance's description of the emergency pulls the warning-sign passages for it."""
+    guidance = prompts.RED_FLAG_GUIDANCE.get(kind or "", prompts.RED_FLAG_GENERIC)
+    signs = guidance.rsplit("**", 1)[-1].strip()
+    return f"{text}\n{signs}" if signs else text
+
+
 def rewrite_by_model(text: str, state: State, context: Context) -> str | None:
     """Let the chat model resolve the follow-up; None without a model or on failure."""
     history = recent_history(state["messages"])
@@ -80,6 +90,8 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     if query == text and points_back:
         query = rewrite_by_model(text, state, context) or query
     red_flag = state.get("route") == Route.RED_FLAG
+    if red_flag:
+        query = emergency_query(query, state.get("red_flag"))
     call = {
         "type": "tool_call",
         "id": str(uuid.uuid4()),

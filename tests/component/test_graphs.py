@@ -110,6 +110,10 @@ def test_red_flag_gets_urgent_care_guidance_for_its_kind_first(chat):
     assert state["red_flag"] == "cardiac"
     assert answer.startswith(prompts.RED_FLAG_GUIDANCE["cardiac"])
     assert cited(answer) <= set(range(1, len(state["sources"]) + 1))
+    # The search adds the kind's warning signs, so the emergency's own passage is among the
+    # first rather than only passages about the herb the message asks for.
+    assert "Chest pain, pressure or tightness" in state["query"]
+    assert "safety-red-flags" in [s["doc_id"] for s in state["sources"][:3]]
 
 
 def test_an_emergency_in_a_later_turn_is_caught(chat):
