@@ -194,7 +194,9 @@ def evaluate(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `wwhd eval` (shared with `python -m evals.runner`)."""
     parser.add_argument(
-        "--split", choices=(*SPLITS, "all"), default="all", help="which cases (default: all)"
+        "--split", choices=("train", *SPLITS, "all"), default="all",
+        help="which cases: all (dev and test, the default), dev, test, or train (the cases "
+        "written only to fit the answer models)",
     )
     parser.add_argument("--category", action="append", help="only these categories (repeat)")
     parser.add_argument("--limit", type=int, help="only the first N cases")

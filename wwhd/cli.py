@@ -179,10 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_answers = commands.add_parser(
         "train-answers",
-        help="train the quote ranker and the evidence gate from the dev split's key points",
-        description="Route and retrieve every dev case with the real graph over the ingested "
-        "knowledge base, then fit the extractive answer's quote ranker and the not-covered "
-        "evidence gate and write graphs/model/answers.json. The test split is never read. "
+        help="train the quote ranker and the evidence gate on the train and dev cases",
+        description="Route and retrieve every train and dev case with the real graph over the "
+        "ingested knowledge base, then fit the extractive answer's quote ranker and the "
+        "not-covered evidence gate and write graphs/model/answers.json. The test split is never "
+        "read. "
         "Needs the dev extra (scikit-learn).",
     )
     from wwhd.evals.answering.train import add_arguments as add_train_answers_arguments
