@@ -74,7 +74,7 @@ eval: $(STAMP) ## score the router (understanding test split) and the answers; w
 train-router: $(STAMP) ## retrain the router's classifier from evals/understanding/data (graphs/model/)
 	$(BIN)/wwhd train-router
 
-train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the dev split (graphs/model/answers.json)
+train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the train + dev splits (graphs/model/answers.json)
 	$(BIN)/wwhd ingest --quiet
 	$(BIN)/wwhd train-answers
 

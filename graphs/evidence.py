@@ -5,9 +5,9 @@ on; their fused (RRF) scores rank passages but say nothing about relevance. This
 does: how well the best quotes answer the question (the quote ranker's probability and e5
 similarity), how well the best passage heading matches, the share of the question's words the
 passages never use, and whether the question names a subject the knowledge base knows. A second
-logistic head in `graphs/model/answers.json` (trained by `wwhd train-answers` on the dev split's
-covered and not-covered questions) turns them into a probability; below its threshold the answer
-says plainly that the knowledge base does not cover the question, and cites nothing.
+logistic head in `graphs/model/answers.json` (trained by `wwhd train-answers` on the train and dev
+splits' covered and not-covered questions) turns them into a probability; below its threshold the
+answer says plainly that the knowledge base does not cover the question, and cites nothing.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 A passage is cut into quotes: sentences, and lists kept whole with the line that leads into them
 ("Si Jun Zi Tang contains four herbs:" and its four items are one quote). Each quote is scored by
-a small learned ranker (`graphs/model/answers.json`, trained by `wwhd train-answers` on the dev
-split's key points) over features that say whether it answers the question rather than merely
-naming its subject: similarity to the question, and to the question with its subject taken out
-(what is asked: "where", "which herbs", "cautions"), the words it shares with what is asked, its
-section heading, its passage's rank, and hashed (question word, heading word) pairs that learn
+a small learned ranker (`graphs/model/answers.json`, trained by `wwhd train-answers` on the train
+and dev splits' key points) over features that say whether it answers the question rather than
+merely naming its subject: similarity to the question, and to the question with its subject taken
+out (what is asked: "where", "which herbs", "cautions"), the words it shares with what is asked,
+its section heading, its passage's rank, and hashed (question word, heading word) pairs that learn
 which headings hold which asks. The best quotes that fit a length budget are quoted in reading
 order with their [n] citations.
 """
