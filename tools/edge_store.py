@@ -51,6 +51,7 @@ from wwhd.tools.knowledge import (
     model_metadata,
     stored_chunk,
 )
+from wwhd.tools.vectorstore import KnowledgeBaseVectorStore
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,12 @@ class EdgeKnowledgeBase(KnowledgeBase):
             for p, score in reciprocal_rank_fusion(ranked, k)
         ]
 
+    @property
+    def vector_store(self) -> KnowledgeBaseVectorStore:
+        """LangChain's vector-store interface over this store (the qdrant-client engine's
+        `vector_store` is langchain-qdrant's; this is its equivalent)."""
+        return KnowledgeBaseVectorStore(self)
+
     def stored_chunks(self) -> list[StoredChunk]:
         """Every chunk's id, document, origin and content hash (no vectors)."""
         return [stored_chunk(str(record.id), record.payload)
@@ -263,6 +270,7 @@ class EdgeKnowledgeBase(KnowledgeBase):
             if self._lock_file is not None:
                 self._lock_file.close()  # closing the file releases its flock
                 self._lock_file = None
+        super().close()
 
     # -- engine access ----------------------------------------------------------------------
 

@@ -123,6 +123,7 @@ class KnowledgeBase(ABC):
         self.dense_model = dense_model
         self.dense_size = dense_size
         self.location = location
+        self.closed = False
 
     # -- collection -------------------------------------------------------------------------
 
@@ -201,5 +202,7 @@ class KnowledgeBase(ABC):
     def delete(self, point_ids: Iterable[str]) -> None:
         """Remove points by id."""
 
-    def close(self) -> None:  # noqa: B027 - optional: engines that hold nothing need no close
-        """Release what the engine holds (files, locks, connections)."""
+    def close(self) -> None:
+        """Release what the engine holds (files, locks); `open_knowledge_base` then opens a new
+        one."""
+        self.closed = True

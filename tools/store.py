@@ -194,8 +194,11 @@ class QdrantKnowledgeBase(KnowledgeBase):
             )
 
     def close(self) -> None:
-        """Close the client (a local-mode client releases its folder's lock)."""
-        self.client.close()
+        """Close a local-mode client (releasing its folder's lock); a server's client is shared
+        by every collection on it and closed by `close_all`."""
+        if self._local_lock is not None:
+            self.client.close()
+        super().close()
 
     def _call(self, fn):
         try:
@@ -280,7 +283,7 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     # Held while opening: two threads must not both open (and lock) the embedded store.
     with _lock:
         base = _bases.get(key)
-        if base is not None:
+        if base is not None and not base.closed:
             return base
         dense = get_dense_embeddings(settings)
         common: dict[str, Any] = dict(
@@ -329,8 +332,7 @@ def close_all() -> None:
     store's folder lock; its shard is flushed)."""
     with _lock:
         for base in _bases.values():
-            if not isinstance(base, QdrantKnowledgeBase):  # clients are closed below, once
-                base.close()
+            base.close()
         for client in _clients.values():
             client.close()
         _clients.clear()
