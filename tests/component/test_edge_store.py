@@ -109,6 +109,27 @@ def test_what_was_written_is_there_after_closing_and_reopening(data_dir, docs):
     assert ingest_directory(again, docs, progress=False).chunks_unchanged == count
 
 
+def test_writes_survive_a_process_killed_without_closing(data_dir, docs):
+    # No close, no atexit: what a SIGKILL or a container OOM leaves behind.
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from wwhd.core.settings import load_settings\n"
+        "from wwhd.tools.ingest import ingest_directory\n"
+        "from wwhd.tools.store import open_knowledge_base\n"
+        "kb = open_knowledge_base(load_settings())\n"
+        "report = ingest_directory(kb, Path(sys.argv[1]), progress=False)\n"
+        "print(report.chunks_total, flush=True)\n"
+        "os._exit(9)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script, str(docs)], capture_output=True,
+                            text=True, timeout=300, cwd=REPO)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    kb = open_edge()  # the lock died with the process
+    assert kb.count() == int(killed.stdout.split()[-1]) > 0
+    assert kb.search("What is Huang Qi used for?", k=1)[0]["doc_id"] == "herb-huang-qi"
+
+
 def test_a_second_process_is_told_the_store_is_in_use_and_what_to_do(data_dir, docs):
     kb = open_edge()
     ingest_directory(kb, docs, progress=False)
