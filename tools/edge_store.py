@@ -2,8 +2,9 @@
 
 One edge shard per collection under `WWHD_DATA_DIR/qdrant-edge/<collection>/`, with the same
 semantics as the Qdrant server path: a cosine dense vector and a BM25 sparse vector with the IDF
-modifier per point, the two searches fused by reciprocal rank (k=2, as Qdrant and qdrant-client
-use), keyword payload indexes on the metadata fields searches filter on. An edge shard has no
+modifier per point, the two searches (one batch) fused by reciprocal rank with k=2 and
+qdrant-client's order of ties (`reciprocal_rank_fusion`), keyword payload indexes on the metadata
+fields searches filter on. An edge shard has no
 collection metadata, so the dense model it was built with is kept in `<collection>.json` beside
 the shard.
 
@@ -16,7 +17,8 @@ What the engine does and does not do, measured with qdrant-edge-py 0.9.0:
 - Searches release the GIL and may run from several threads at once; `optimize()` holds the GIL
   for its whole run (30 s at 50,000 points), so it is never called here. Without it the shard
   keeps one appendable segment searched exactly (no HNSW): 5 ms at 50,000 x 384, the same
-  ranking as an exact search. Writes and `close()` take a lock that waits for running searches.
+  ranking as an exact search. Deleted points stay as tombstones until a `--recreate` (vacuuming
+  is also `optimize()`'s job). Writes and `close()` take a lock that waits for running searches.
 - Updates go to the write-ahead log first, so they survive a crash; `flush()` after each write
   keeps the segments current, and `close()` (at exit, via `close_all`) flushes too.
 """
@@ -120,7 +122,12 @@ class EdgeKnowledgeBase(KnowledgeBase):
         self._lock_file = _lock_folder(root / f"{collection}.lock", self.location)
         self._shard: edge.EdgeShard | None = None
         if self.exists():
-            self._shard = self._load()
+            try:
+                self._shard = self._load()
+            except BaseException:
+                self._lock_file.close()
+                self._lock_file = None
+                raise
 
     # -- collection -------------------------------------------------------------------------
 
