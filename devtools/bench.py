@@ -88,8 +88,10 @@ def start_server(jobs: int) -> tuple[subprocess.Popen, str, Path]:
 
     settings = load_settings()
     data = Path(tempfile.mkdtemp(prefix="wwhd-bench-"))
-    if (settings.data_dir / "qdrant").is_dir():
-        shutil.copytree(settings.data_dir / "qdrant", data / "qdrant")
+    # The embedded store, and an earlier one the server would migrate from on its first start.
+    for store in (settings.edge_store_path, settings.qdrant_path):
+        if store.is_dir():
+            shutil.copytree(store, data / store.name)
     port = free_port()
     env = {**os.environ, "WWHD_DATA_DIR": str(data), "N_JOBS_PER_WORKER": str(jobs)}
     url = f"http://127.0.0.1:{port}"

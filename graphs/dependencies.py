@@ -21,8 +21,8 @@ from wwhd.graphs.evidence import EvidenceGate
 from wwhd.graphs.extractive import LinearScorer, load_quote_scorer
 from wwhd.graphs.vocabulary import Vocabulary
 from wwhd.tools.embeddings import E5Embeddings, shared_e5
+from wwhd.tools.knowledge import KnowledgeBase
 from wwhd.tools.providers import EXTRACTIVE, make_chat_model
-from wwhd.tools.store import KnowledgeBase
 
 ChatModelFactory = Callable[[str | None], BaseChatModel | None]
 

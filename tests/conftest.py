@@ -70,6 +70,10 @@ def run_wwhd(*args: str, env: dict[str, str] | None = None, timeout: float = 900
     return result.stdout
 
 
+# The embedded store's folder under WWHD_DATA_DIR (Settings.edge_store_path).
+KB_FOLDER = "qdrant-edge"
+
+
 def _kb_cache_dir() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "wwhd" / "test-kb"
@@ -92,16 +96,17 @@ def ingested_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # one at a time reads and replaces it.
     with open(cache.parent / "test-kb.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (cache / "qdrant").is_dir():
-            shutil.copytree(cache / "qdrant", data / "qdrant", dirs_exist_ok=True)
+        if (cache / KB_FOLDER).is_dir():
+            shutil.copytree(cache / KB_FOLDER, data / KB_FOLDER, dirs_exist_ok=True)
             try:
                 run_wwhd("ingest", "--quiet", "--strict", env=env)
             except pytest.fail.Exception:
                 run_wwhd("ingest", "--quiet", "--strict", "--recreate", env=env)
         else:
             run_wwhd("ingest", "--quiet", "--strict", env=env)
-        shutil.rmtree(cache, ignore_errors=True)
-        shutil.copytree(data / "qdrant", cache / "qdrant")
+        # Only this store's folder: a checkout of an earlier version keeps its own beside it.
+        shutil.rmtree(cache / KB_FOLDER, ignore_errors=True)
+        shutil.copytree(data / KB_FOLDER, cache / KB_FOLDER)
     return data
 
 

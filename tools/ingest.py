@@ -22,7 +22,7 @@ from wwhd.tools.documents import (
     iter_markdown_files,
     parse_document,
 )
-from wwhd.tools.store import KnowledgeBase, StoredChunk
+from wwhd.tools.knowledge import KnowledgeBase, StoredChunk
 
 log = logging.getLogger(__name__)
 

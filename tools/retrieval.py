@@ -8,7 +8,7 @@ from typing import Literal
 from langchain_core.tools import BaseTool, StructuredTool
 
 from wwhd.core.types import Source
-from wwhd.tools.store import KnowledgeBase
+from wwhd.tools.knowledge import KnowledgeBase
 
 Tradition = Literal["tcm", "shaolin"]
 SEARCH_TOOL = "search_knowledge_base"

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from wwhd.core.errors import ConfigurationError
 from wwhd.tools.ingest import IngestReport, RawDocument, ingest
-from wwhd.tools.store import KnowledgeBase
+from wwhd.tools.knowledge import KnowledgeBase
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,11 @@
-"""The Qdrant knowledge base: one collection with a dense and a BM25 sparse vector per chunk.
+"""The knowledge base: which engine holds it, and the Qdrant server engine (qdrant-client).
 
-Embedded Qdrant (on disk under `WWHD_DATA_DIR/qdrant`) when `QDRANT_URL` is unset, a Qdrant server
-when it is set. The collection records the dense model and size it was built with, so opening it
-with another model is an error that says to re-ingest rather than silently wrong results.
+`open_knowledge_base(settings)` picks: a Qdrant server when `QDRANT_URL` is set
+(`QdrantKnowledgeBase`, below), else the embedded qdrant-edge shard under
+`WWHD_DATA_DIR/qdrant-edge` (`wwhd.tools.edge_store`). A collection left by the earlier embedded
+store (qdrant-client local mode under `WWHD_DATA_DIR/qdrant`) is copied into the new one the first
+time it is opened (`wwhd.tools.migrate`). The shared interface and payload layout are in
+`wwhd.tools.knowledge`.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings
@@ -20,35 +22,29 @@ from qdrant_client import QdrantClient, models
 
 from wwhd.core.errors import EmbeddingMismatch, StoreUnavailable
 from wwhd.core.settings import Settings, secret_value
-from wwhd.core.types import Source
-from wwhd.tools.documents import Chunk
+from wwhd.tools.knowledge import (
+    DENSE_VECTOR,
+    INDEXED_FIELDS,
+    SPARSE_VECTOR,
+    Hit,
+    KnowledgeBase,
+    StoredChunk,
+    model_metadata,
+    point_id,
+    stored_chunk,
+)
 
 log = logging.getLogger(__name__)
 
-DENSE_VECTOR = "dense"
-SPARSE_VECTOR = "sparse"
-_POINT_NAMESPACE = uuid.UUID("5b0e6f7c-2f7e-4c53-9d1e-0f1f3b1c7a11")
+__all__ = [
+    "EmbeddingMismatch", "KnowledgeBase", "QdrantKnowledgeBase", "StoredChunk", "close_all",
+    "open_knowledge_base", "point_id",
+]
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    """What the collection holds about one chunk, for incremental re-ingestion."""
-
-    point_id: str
-    chunk_id: str
-    doc_id: str
-    uri: str
-    content_hash: str
-    source_version: str = ""
-
-
-def point_id(chunk_id: str) -> str:
-    """Qdrant point id (a UUID) derived from the stable chunk id."""
-    return str(uuid.uuid5(_POINT_NAMESPACE, chunk_id))
-
-
-class KnowledgeBase:
-    """The collection plus the embeddings that fill and query it."""
+class QdrantKnowledgeBase(KnowledgeBase):
+    """The knowledge base in a Qdrant collection reached through qdrant-client (a Qdrant server,
+    or a local-mode folder)."""
 
     def __init__(
         self,
@@ -59,17 +55,13 @@ class KnowledgeBase:
         dense_model: str,
         dense_size: int,
         location: str,
+        local_mode: bool = False,
     ) -> None:
+        super().__init__(collection, dense, sparse, dense_model, dense_size, location)
         self.client = client
-        self.collection = collection
-        self.dense = dense
-        self.sparse = sparse
-        self.dense_model = dense_model
-        self.dense_size = dense_size
-        self.location = location
         self._vector_store: QdrantVectorStore | None = None
-        # Embedded (local-mode) Qdrant is plain Python over shared dicts: one call at a time.
-        self._local_lock = threading.RLock() if location.startswith("embedded:") else None
+        # Local-mode Qdrant is plain Python over shared dicts: one call at a time.
+        self._local_lock = threading.RLock() if local_mode else None
 
     # -- collection -------------------------------------------------------------------------
 
@@ -95,14 +87,11 @@ class KnowledgeBase:
                     sparse_vectors_config={
                         SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)
                     },
-                    metadata={
-                        "embedding_model": self.dense_model,
-                        "embedding_dimensions": self.dense_size,
-                    },
+                    metadata=model_metadata(self.dense_model, self.dense_size),
                 )
             )
             # Payload indexes speed up filters on a Qdrant server; local mode ignores them.
-            fields = () if self._local_lock else ("tradition", "category", "doc_id", "uri")
+            fields = () if self._local_lock else INDEXED_FIELDS
             for field in fields:
                 self._call(
                     lambda f=field: self.client.create_payload_index(
@@ -111,19 +100,10 @@ class KnowledgeBase:
                 )
         self.check_compatible()
 
-    def check_compatible(self) -> None:
-        """Raise EmbeddingMismatch if the collection was built with another dense model."""
+    def collection_metadata(self) -> dict[str, Any]:
+        """The metadata stored with the Qdrant collection."""
         info = self._call(lambda: self.client.get_collection(self.collection))
-        metadata = info.config.metadata or {}
-        built_with = metadata.get("embedding_model")
-        size = metadata.get("embedding_dimensions")
-        if built_with != self.dense_model or size != self.dense_size:
-            raise EmbeddingMismatch(
-                f"collection {self.collection!r} at {self.location} was built with embedding "
-                f"model {built_with!r} ({size} dimensions) but this process uses "
-                f"{self.dense_model!r} ({self.dense_size} dimensions). Re-ingest with "
-                f"`wwhd ingest --recreate PATH`, or set WWHD_EMBEDDING_MODEL={built_with}."
-            )
+        return dict(info.config.metadata or {})
 
     def count(self) -> int:
         """Number of chunks in the collection (0 when it does not exist)."""
@@ -149,18 +129,11 @@ class KnowledgeBase:
             )
         return self._vector_store
 
-    def search(
-        self,
-        query: str,
-        k: int = 4,
-        tradition: str | None = None,
-        category: str | None = None,
-    ) -> list[Source]:
-        """Hybrid (dense + BM25, fused by RRF) search with optional metadata filters."""
+    def hybrid_search(self, query: str, k: int, filters: dict[str, str]) -> list[Hit]:
+        """langchain-qdrant's hybrid search (dense and BM25 prefetches of k, RRF)."""
         conditions = [
             models.FieldCondition(key=f"metadata.{key}", match=models.MatchValue(value=value))
-            for key, value in (("tradition", tradition), ("category", category))
-            if value
+            for key, value in filters.items()
         ]
         query_filter = models.Filter(must=conditions) if conditions else None
         hits = self._call(
@@ -168,21 +141,7 @@ class KnowledgeBase:
                 query, k=k, filter=query_filter
             )
         )
-        return [
-            Source(
-                id=doc.metadata["chunk_id"],
-                doc_id=doc.metadata["doc_id"],
-                title=doc.metadata["title"],
-                section=doc.metadata["section"],
-                tradition=doc.metadata["tradition"],
-                category=doc.metadata["category"],
-                score=round(float(score), 4),
-                text=_body(doc.page_content, doc.metadata),
-                references=list(doc.metadata.get("references") or []),
-                reviewed=str(doc.metadata.get("reviewed") or ""),
-            )
-            for doc, score in hits
-        ]
+        return [(doc.page_content, doc.metadata, score) for doc, score in hits]
 
     def stored_chunks(self) -> list[StoredChunk]:
         """Every chunk's id, document, origin and content hash (no vectors)."""
@@ -197,33 +156,19 @@ class KnowledgeBase:
                     with_vectors=False,
                 )
             )
-            for point in points:
-                meta = (point.payload or {}).get("metadata", {})
-                found.append(
-                    StoredChunk(
-                        point_id=str(point.id),
-                        chunk_id=meta.get("chunk_id", ""),
-                        doc_id=meta.get("doc_id", ""),
-                        uri=meta.get("uri", ""),
-                        content_hash=meta.get("content_hash", ""),
-                        source_version=meta.get("source_version", ""),
-                    )
-                )
+            found.extend(stored_chunk(str(point.id), point.payload) for point in points)
             if offset is None:
                 return found
 
     # -- writing ----------------------------------------------------------------------------
 
-    def upsert(self, chunks: list[Chunk]) -> None:
-        """Embed and write chunks (dense and sparse), replacing points with the same id."""
-        if not chunks:
-            return
-        self._call(
+    def add_texts(
+        self, texts: Sequence[str], metadatas: Sequence[dict], ids: Sequence[str]
+    ) -> list[str]:
+        """Embed and write texts through langchain-qdrant (dense and sparse)."""
+        return self._call(
             lambda: self.vector_store.add_texts(
-                [c.embedding_text for c in chunks],
-                metadatas=[c.metadata() for c in chunks],
-                ids=[point_id(c.id) for c in chunks],
-                batch_size=64,
+                list(texts), metadatas=list(metadatas), ids=list(ids), batch_size=64,
             )
         )
 
@@ -248,6 +193,13 @@ class KnowledgeBase:
                 )
             )
 
+    def close(self) -> None:
+        """Close a local-mode client (releasing its folder's lock); a server's client is shared
+        by every collection on it and closed by `close_all`."""
+        if self._local_lock is not None:
+            self.client.close()
+        super().close()
+
     def _call(self, fn):
         try:
             if self._local_lock is None:
@@ -266,12 +218,6 @@ class KnowledgeBase:
             if refused:
                 raise StoreUnavailable(refused) from exc
             raise
-
-
-def _body(page_content: str, metadata: dict) -> str:
-    """The passage text without the title line that was embedded with it."""
-    header = f"{metadata.get('title')} - {metadata.get('section')}\n"
-    return page_content[len(header) :] if page_content.startswith(header) else page_content
 
 
 def _refusal(exc: Exception, location: str) -> str | None:
@@ -303,40 +249,29 @@ def _is_transport_error(exc: Exception) -> bool:
 
 _clients: dict[tuple, QdrantClient] = {}
 _bases: dict[tuple, KnowledgeBase] = {}
-_lock = threading.Lock()
+# Reentrant: opening a knowledge base opens its client under the same lock.
+_lock = threading.RLock()
 
 
 def get_client(settings: Settings) -> QdrantClient:
-    """One Qdrant client per location per process (embedded mode locks its folder)."""
-    key = (settings.qdrant_url, str(settings.qdrant_path.resolve()))
+    """One client per Qdrant server (`QDRANT_URL`) per process."""
+    if not settings.qdrant_url:
+        raise ValueError("get_client is for a Qdrant server: QDRANT_URL is not set")
+    key = (settings.qdrant_url,)
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = _open_client(settings)
+            client = QdrantClient(
+                url=settings.qdrant_url, api_key=secret_value(settings.qdrant_api_key),
+                timeout=10,
+            )
             _clients[key] = client
         return client
 
 
-def _open_client(settings: Settings) -> QdrantClient:
-    if settings.qdrant_url:
-        return QdrantClient(
-            url=settings.qdrant_url, api_key=secret_value(settings.qdrant_api_key), timeout=10
-        )
-    settings.qdrant_path.mkdir(parents=True, exist_ok=True)
-    try:
-        return QdrantClient(path=str(settings.qdrant_path))
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise StoreUnavailable(
-                f"the embedded Qdrant at {settings.qdrant_path} is open in another process "
-                "(is `make serve` running?). Stop that process, or run a Qdrant server and set "
-                "QDRANT_URL so several processes can share it."
-            ) from exc
-        raise
-
-
 def open_knowledge_base(settings: Settings) -> KnowledgeBase:
-    """The knowledge base for these settings (cached per process)."""
+    """The knowledge base for these settings (cached per process): a Qdrant server when
+    `QDRANT_URL` is set, else the embedded qdrant-edge store (which locks its folder)."""
     from wwhd.tools.providers import (
         embedding_dimensions,
         embedding_model_name,
@@ -344,23 +279,40 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     )
 
     model = embedding_model_name(settings)
-    key = (settings.qdrant_url, str(settings.qdrant_path.resolve()), settings.collection, model)
+    key = (settings.qdrant_url, str(settings.data_dir.resolve()), settings.collection, model)
+    # Held while opening: two threads must not both open (and lock) the embedded store.
     with _lock:
         base = _bases.get(key)
-    if base is not None:
+        if base is not None and not base.closed:
+            return base
+        dense = get_dense_embeddings(settings)
+        common: dict[str, Any] = dict(
+            collection=settings.collection, dense=dense, sparse=_sparse_embeddings(),
+            dense_model=model, dense_size=embedding_dimensions(dense),
+            location=settings.qdrant_location,
+        )
+        if settings.qdrant_url:
+            base = QdrantKnowledgeBase(client=get_client(settings), **common)
+        else:
+            base = _open_embedded(settings, common)
+        _bases[key] = base
         return base
-    dense = get_dense_embeddings(settings)
-    base = KnowledgeBase(
-        client=get_client(settings),
-        collection=settings.collection,
-        dense=dense,
-        sparse=_sparse_embeddings(),
-        dense_model=model,
-        dense_size=embedding_dimensions(dense),
-        location=settings.qdrant_location,
-    )
-    with _lock:
-        return _bases.setdefault(key, base)
+
+
+def _open_embedded(settings: Settings, common: dict[str, Any]) -> KnowledgeBase:
+    from wwhd.tools.edge_store import EdgeKnowledgeBase
+    from wwhd.tools.migrate import has_local_collection, migrate_local_collection
+
+    base = EdgeKnowledgeBase(settings.edge_store_path, **common)
+    try:
+        if has_local_collection(settings.qdrant_path, settings.collection) and (
+            not base.exists() or base.count() == 0
+        ):
+            migrate_local_collection(settings.qdrant_path, base)
+    except BaseException:
+        base.close()  # release the lock: the error says what to do, then the user retries
+        raise
+    return base
 
 
 _sparse: SparseEmbeddings | None = None
@@ -376,8 +328,11 @@ def _sparse_embeddings() -> SparseEmbeddings:
 
 
 def close_all() -> None:
-    """Close every client this process opened (releases the embedded store's folder lock)."""
+    """Close every knowledge base and client this process opened (releases the embedded
+    store's folder lock; its shard is flushed)."""
     with _lock:
+        for base in _bases.values():
+            base.close()
         for client in _clients.values():
             client.close()
         _clients.clear()

@@ -21,3 +21,21 @@ def test_the_ingestion_benchmark_runs_small_and_prints_its_figures():
     assert raw and ingest, out
     assert float(raw.group(1)) > 0 and float(ingest.group(1)) > 0
     assert re.search(r"peak RSS \d+ MB", out)
+
+
+def test_the_search_benchmark_runs_small_and_prints_its_table():
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.search_bench", "--sizes", "40,corpus,700",
+         "--local-sizes", "40", "--queries", "3", "--local-queries", "2", "--no-server"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    number = r"\s+[\d.]+"
+    for size in (40, 700):
+        for name in ("none", "tradition", "category"):
+            local = f"{number}{number}" if size == 40 else r"\s+-\s+-"
+            assert re.search(rf"^\s*{size}\s+{name}(?:{number}){{7}}{local}\s*$", out, re.M), out
+    # The corpus row, whatever the corpus's size today.
+    assert len(re.findall(r"^\s*\d+\s+(none|tradition|category)\s", out, re.M)) == 9, out
+    assert re.search(r"process after opening 700 chunks and searching: VmRSS \d+ MB", out), out

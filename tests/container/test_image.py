@@ -183,7 +183,7 @@ def test_it_serves_answers_is_healthy_stops_in_time_and_keeps_threads(
     logs = first.logs()
     assert "Application shutdown complete" in logs, logs[-3000:]
     # Everything it wrote is on the volume (the root filesystem is read-only).
-    assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant").is_dir()
+    assert (data / "checkpoints.sqlite").is_file() and (data / "qdrant-edge").is_dir()
 
     second = containers(data, corpus, JWT_SECRET=SECRET)
     second.wait_ready()

@@ -55,7 +55,7 @@ def test_empty_values_are_unset_and_paths_follow_the_data_folder(env, tmp_path):
     settings = load_settings()
     assert settings.qdrant_url is None
     assert settings.sqlite_path == tmp_path / "checkpoints.sqlite"
-    assert settings.qdrant_location == f"embedded:{tmp_path / 'qdrant'}"
+    assert settings.qdrant_location == f"embedded:{tmp_path / 'qdrant-edge'}"
     assert settings.is_production
     env(SQLITE_PATH=str(tmp_path / "elsewhere.db"))
     assert load_settings().sqlite_path == tmp_path / "elsewhere.db"

@@ -154,14 +154,20 @@ class Settings(BaseSettings):
         return self.sqlite_path_override or self.data_dir / "checkpoints.sqlite"
 
     @property
+    def edge_store_path(self) -> Path:
+        """Folder of the embedded store, qdrant-edge (used only when `QDRANT_URL` is unset)."""
+        return self.data_dir / "qdrant-edge"
+
+    @property
     def qdrant_path(self) -> Path:
-        """Folder of the embedded Qdrant (used only when `QDRANT_URL` is unset)."""
+        """Folder of the earlier embedded store (qdrant-client local mode): read once, to
+        migrate its collection into `edge_store_path`."""
         return self.data_dir / "qdrant"
 
     @property
     def qdrant_location(self) -> str:
         """Human-readable location of the vector store, for logs and errors."""
-        return self.qdrant_url or f"embedded:{self.qdrant_path}"
+        return self.qdrant_url or f"embedded:{self.edge_store_path}"
 
     @property
     def is_production(self) -> bool:
