@@ -41,6 +41,10 @@ REDUNDANT_SHARE = 0.7
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# A safety-checklist item ("**Pregnancy:** Avoid. ...", corpus/README.md): its status says
+# whether it warns of anything; "No specific caution recorded" answers no safety question.
+_CHECKLIST_STATUS = re.compile(
+    r"^\*\*[^*]+:\*\*\s*(Contraindicated|Avoid|Caution|No specific caution recorded)\b")
 _WORD = re.compile(r"[a-z0-9\u4e00-\u9fff]+(?:'[a-z]+)?")
 PAIR_STOPWORDS = frozenset("a an the of is are to in it its and or for be do does can i my me "
                            "you your this that".split())
@@ -65,6 +69,8 @@ FEATURES = (
     "log_length",
     "is_list",
     "has_number",
+    "states_caution",  # a safety-checklist item whose status is a caution (or stronger)
+    "records_nothing",  # a checklist item that only says no caution is on record
 )
 
 
@@ -256,9 +262,19 @@ def quote_features(question: str, sources: list[Source], quotes: list[Quote],
             math.log(1 + len(quote.text)),
             float(quote.is_list),
             float(bool(re.search(r"\d", quote.text))),
+            *checklist_status(quote.text),
         ])
     named = np.asarray(rows, np.float64).reshape(len(quotes), len(FEATURES))
     return np.hstack([named, pair_columns(question, sources, quotes)])
+
+
+def checklist_status(text: str) -> tuple[float, float]:
+    """(states a caution, records nothing) for a safety-checklist item; (0, 0) otherwise."""
+    status = _CHECKLIST_STATUS.match(text)
+    if status is None:
+        return 0.0, 0.0
+    nothing = status.group(1) == "No specific caution recorded"
+    return float(not nothing), float(nothing)
 
 
 def question_terms(question: str) -> set[str]:
