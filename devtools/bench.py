@@ -81,8 +81,9 @@ async def drive(url: str, threads: int, turns: int) -> dict:
     }
 
 
-def start_server(jobs: int) -> tuple[subprocess.Popen, str, Path]:
-    """`wwhd serve` on a free port over a copy of the data folder."""
+def start_server(jobs: int, production: bool = False) -> tuple[subprocess.Popen, str, Path]:
+    """`wwhd serve` (with `--production`: uvicorn) on a free port over a copy of the data
+    folder."""
     from wwhd.core.settings import load_settings
     from wwhd.server.launch import free_port
 
@@ -96,7 +97,8 @@ def start_server(jobs: int) -> tuple[subprocess.Popen, str, Path]:
     env = {**os.environ, "WWHD_DATA_DIR": str(data), "N_JOBS_PER_WORKER": str(jobs)}
     url = f"http://127.0.0.1:{port}"
     process = start_process(  # the first start may ingest the corpus: allow 10 minutes
-        [str(Path(sys.executable).parent / "wwhd"), "serve", "--port", str(port)],
+        [str(Path(sys.executable).parent / "wwhd"), "serve", "--port", str(port),
+         *(["--production"] if production else [])],
         ready=http_answers(f"{url}/ok", lambda status: status == 200), timeout=600,
         log_path=data / "server.log", env=env, what="wwhd serve",
     )

@@ -39,3 +39,15 @@ def test_the_search_benchmark_runs_small_and_prints_its_table():
     # The corpus row, whatever the corpus's size today.
     assert len(re.findall(r"^\s*\d+\s+(none|tradition|category)\s", out, re.M)) == 9, out
     assert re.search(r"process after opening 700 chunks and searching: VmRSS \d+ MB", out), out
+
+
+def test_the_turn_benchmark_compares_http_with_in_process():
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.turn_bench", "--turns", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for name in ("turn", "first token"):
+        assert re.search(rf"^{name} \(s\)\s+[\d.]+ / [\d.]+\s+[\d.]+ / [\d.]+\s+[\d.]+x$", out,
+                         re.M), out
