@@ -81,11 +81,9 @@ train-answers: $(STAMP) ## refit the quote ranker and not-covered gate on the tr
 passage-vectors: $(STAMP) ## re-embed the bundled corpus into tools/data/passage-vectors.npz (after editing corpus/)
 	$(BIN)/python -m devtools.passage_vectors
 
-bench: $(STAMP) ## benchmarks: router, ingestion, search at 10k/50k chunks, HTTP vs in-process turn, threads x turns
+bench: $(STAMP) ## benchmarks: router; one table of search at 10k/50k, ingestion, HTTP vs in-process turn, memory; load
 	$(BIN)/python -m devtools.router_bench
-	$(BIN)/python -m devtools.ingest_bench
-	$(BIN)/python -m devtools.search_bench
-	$(BIN)/python -m devtools.turn_bench
+	$(BIN)/python -m devtools.bench_table
 	$(BIN)/python -m devtools.bench
 
 # The locks are made with uv rather than pip-tools: `uv pip compile --universal` writes ONE

@@ -357,10 +357,22 @@ def parse_sizes(text: str, corpus_size: int) -> list[int]:
             if part.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Build the stores, time the searches, print one table."""
-    parser = argparse.ArgumentParser(prog="python -m devtools.search_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+@dataclass
+class SearchRun:
+    """What one run of the search benchmark measured."""
+
+    rows: list[tuple]  # (chunks, filter, total p50/p95, embed p50, store p50/p95, numpy, local)
+    questions: int
+    local_queries: int
+    k: int
+    points: int  # chunks of the largest store
+    rss_mb: int  # a fresh process that opened the largest store and searched it
+    hwm_mb: int
+    server: tuple[float, float] | None  # wwhd serve --production: RSS after a turn, peak
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared with `devtools.bench_table`)."""
     parser.add_argument("--sizes", default="corpus,10000,50000",
                         help="store sizes in chunks, comma-separated; 'corpus' is the bundled "
                              "corpus as it is (default: corpus,10000,50000)")
@@ -376,9 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip starting `wwhd serve` to measure the whole server's memory")
     parser.add_argument("--keep", type=Path, help="build the stores under this folder and keep "
                         "them (default: a temporary folder, removed)")
-    args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message=".*Local mode is not recommended.*")
 
+
+def run(args: argparse.Namespace) -> SearchRun:
+    """Build the stores at each size, time the searches, measure memory at the largest."""
+    warnings.filterwarnings("ignore", message=".*Local mode is not recommended.*")
     corpus = load_corpus()
     sizes = parse_sizes(args.sizes, len(corpus))
     local_sizes = set(parse_sizes(args.local_sizes, len(corpus)))
@@ -406,9 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    return SearchRun(rows, len(questions), args.local_queries, args.k, points_n, rss, hwm, server)
 
-    print(f"Hybrid search (e5 dense + BM25, RRF), top {args.k}; {len(questions)} test-split "
-          f"questions per row ({args.local_queries} for local mode); {os.cpu_count()} cores; "
+
+def print_table(result: SearchRun) -> None:
+    """The benchmark's own table."""
+    print(f"Hybrid search (e5 dense + BM25, RRF), top {result.k}; {result.questions} test-split "
+          f"questions per row ({result.local_queries} for local mode); {os.cpu_count()} cores; "
           "one run: figures vary with the machine's load.")
     print("total = kb.search(question), the question embedded afresh (e5 + BM25: embed p50); "
           "store = the same search with the question already embedded (total minus embedding).")
@@ -417,17 +435,25 @@ def main(argv: list[str] | None = None) -> int:
               f"{'p95':>7}  {'numpy p50':>9}  {'p95':>7}  {'local p50':>9}  {'p95':>8}")
     print(header)
     print("-" * len(header))
-    for size, name, t50, t95, e50, s50, s95, n50, n95, l50, l95 in rows:
+    for size, name, t50, t95, e50, s50, s95, n50, n95, l50, l95 in result.rows:
         local_text = (f"{l50:9.1f}  {l95:8.1f}" if l50 is not None else f"{'-':>9}  {'-':>8}")
         print(f"{size:>7}  {name:<9}  {t50:9.1f}  {t95:7.1f}  {e50:9.1f}  {s50:9.2f}  {s95:7.2f}  "
               f"{n50:9.2f}  {n95:7.2f}  {local_text}")
     print("ms. store: qdrant-edge (EdgeKnowledgeBase); numpy: exact dense only, filter as a "
           "mask; local: qdrant-client local mode, the earlier embedded store.")
-    print(f"process after opening {points_n:,} chunks and searching: VmRSS {rss} MB, "
-          f"VmHWM {hwm} MB")
-    if server is not None:
-        print(f"wwhd serve --production over {points_n:,} chunks after one turn: "
-              f"RSS {server[0]:.0f} MB (with children), peak {server[1]:.0f} MB")
+    print(f"process after opening {result.points:,} chunks and searching: VmRSS {result.rss_mb} "
+          f"MB, VmHWM {result.hwm_mb} MB")
+    if result.server is not None:
+        print(f"wwhd serve --production over {result.points:,} chunks after one turn: "
+              f"RSS {result.server[0]:.0f} MB (with children), peak {result.server[1]:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the stores, time the searches, print one table."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.search_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    print_table(run(parser.parse_args(argv)))
     return 0
 
 

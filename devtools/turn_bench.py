@@ -24,6 +24,7 @@ depend on the machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -32,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.bench import start_server
@@ -149,34 +151,45 @@ def start_model(folder: Path):
     return process
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure both sides in one run and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m devtools.turn_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=10,
-                        help="questions per side (default 10; the first warms up, not counted)")
-    parser.add_argument("--production", action="store_true",
-                        help="serve with uvicorn (wwhd serve --production), not langgraph dev")
-    parser.add_argument("--with-model", action="store_true",
-                        help="answer with the local llama.cpp model (slow: ~10 s a turn)")
-    args = parser.parse_args(argv)
-    questions = bench_questions(args.turns + 1)
+@dataclass
+class TurnRun:
+    """Seconds per turn and to the first token, each side, warm-up excluded."""
+
+    turns: int
+    production: bool
+    with_model: bool
+    in_process_turn: list[float]
+    in_process_first_token: list[float]
+    http_turn: list[float]
+    http_first_token: list[float]
+
+    def figures(self) -> dict[str, tuple[float, float, float, float]]:
+        """name -> (in-process p50, p95, HTTP p50, p95)."""
+        return {name: (*percentiles(local), *percentiles(http)) for name, local, http in (
+            ("turn", self.in_process_turn, self.http_turn),
+            ("first token", self.in_process_first_token, self.http_first_token))}
+
+
+def run(turns: int, production: bool = False, with_model: bool = False) -> TurnRun:
+    """Measure both sides in one run (this process's environment gets a private data folder,
+    and the model's URL with `with_model`: run it in a process of its own)."""
+    questions = bench_questions(turns + 1)
     folder = Path(tempfile.mkdtemp(prefix="wwhd-turn-bench-"))
     # A private data folder with the bundled corpus, so neither side depends on data/.
     os.environ["WWHD_DATA_DIR"] = str(folder / "data")
-    model = start_model(folder) if args.with_model else None
+    model = start_model(folder) if with_model else None
     server = data = None
     try:
-        print("ingesting the corpus into a private data folder ...", flush=True)
+        print("ingesting the corpus into a private data folder ...", file=sys.stderr, flush=True)
         ingest_corpus()
-        print(f"in-process: {args.turns} turns ...", flush=True)
+        print(f"in-process: {turns} turns ...", file=sys.stderr, flush=True)
         local_turns, local_first = in_process(questions, folder)
         from wwhd.tools.store import close_all
 
         close_all()  # the server gets a copy of the folder; the store locks the original
-        print("starting the server ...", flush=True)
-        server, url, data = start_server(jobs=1, production=args.production)
-        print(f"over HTTP ({url}): {args.turns} turns ...", flush=True)
+        print("starting the server ...", file=sys.stderr, flush=True)
+        server, url, data = start_server(jobs=1, production=production)
+        print(f"over HTTP ({url}): {turns} turns ...", file=sys.stderr, flush=True)
         http_turns, http_first = over_http(url, questions)
     finally:
         if server is not None:
@@ -186,17 +199,35 @@ def main(argv: list[str] | None = None) -> int:
         for path in (folder, data):
             if path is not None:
                 shutil.rmtree(path, ignore_errors=True)
+    return TurnRun(turns, production, with_model, local_turns[1:], local_first[1:],
+                   http_turns[1:], http_first[1:])
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure both sides in one run and print the table (or JSON)."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.turn_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=10,
+                        help="questions per side (default 10; one more warms up, not counted)")
+    parser.add_argument("--production", action="store_true",
+                        help="serve with uvicorn (wwhd serve --production), not langgraph dev")
+    parser.add_argument("--with-model", action="store_true",
+                        help="answer with the local llama.cpp model (slow: ~10 s a turn)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as JSON (for devtools.bench_table)")
+    args = parser.parse_args(argv)
+    result = run(args.turns, args.production, args.with_model)
+    if args.json:
+        print(json.dumps(result.figures()))
+        return 0
     server_kind = "wwhd serve --production (uvicorn)" if args.production else \
         "wwhd serve (langgraph dev)"
     answer_kind = "local 0.5B model" if args.with_model else "embedded default (quotes)"
     print(f"\n{args.turns} turns each (after one warm-up), new thread per turn, {answer_kind}; "
           f"server: {server_kind}; {os.cpu_count()} cores\n")
     print(f"{'figure':<22} {'in-process p50/p95':>20} {'HTTP p50/p95':>16} {'ratio p50':>10}")
-    for name, local, http in (("turn (s)", local_turns, http_turns),
-                              ("first token (s)", local_first, http_first)):
-        (lp50, lp95), (hp50, hp95) = percentiles(local[1:]), percentiles(http[1:])
-        print(f"{name:<22} {lp50:>9.3f} / {lp95:<8.3f} {hp50:>7.3f} / {hp95:<6.3f} "
+    for name, (lp50, lp95, hp50, hp95) in result.figures().items():
+        print(f"{name + ' (s)':<22} {lp50:>9.3f} / {lp95:<8.3f} {hp50:>7.3f} / {hp95:<6.3f} "
               f"{hp50 / lp50:>9.2f}x")
     return 0
 

@@ -41,13 +41,18 @@ def test_the_search_benchmark_runs_small_and_prints_its_table():
     assert re.search(r"process after opening 700 chunks and searching: VmRSS \d+ MB", out), out
 
 
-def test_the_turn_benchmark_compares_http_with_in_process():
+def test_the_scale_table_prints_each_figure_beside_its_reference():
+    # Tiny sizes: it checks the table's rows, never the figures (benchmarks are not tests).
     result = subprocess.run(
-        [sys.executable, "-m", "devtools.turn_bench", "--turns", "1"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "devtools.bench_table", "--sizes", "40,corpus", "--queries", "2",
+         "--passages", "5", "--turns", "1", "--no-server"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    for name in ("turn", "first token"):
-        assert re.search(rf"^{name} \(s\)\s+[\d.]+ / [\d.]+\s+[\d.]+ / [\d.]+\s+[\d.]+x$", out,
-                         re.M), out
+    for name in ("no filter", "tradition", "category"):
+        assert re.search(rf"^search, 40 chunks, {name}\s+[\d.]+ / [\d.]+ ms\s+numpy exact "
+                         r"[\d.]+ / [\d.]+ ms\s+[\d.]+x", out, re.M), out
+    assert re.search(r"^ingestion\s+[\d.]+ passages/s\s+raw e5 [\d.]+ passages/s", out, re.M), out
+    assert re.search(r"^turn over HTTP \(langgraph dev\)\s+[\d.]+ / [\d.]+ s\s+in-process "
+                     r"[\d.]+ / [\d.]+ s\s+[\d.]+x \(target <= 1.3x\)", out, re.M), out
