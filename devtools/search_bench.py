@@ -152,9 +152,10 @@ def build_edge(root: Path, corpus: Corpus, progress: bool) -> EdgeKnowledgeBase:
         kb.write_points(corpus.ids[start:end], corpus.dense[start:end], corpus.sparse[start:end],
                         corpus.payloads[start:end])
         if progress:
-            print(f"\r  building {len(corpus):,} chunks: {end:,} written", end="", flush=True)
+            print(f"\r  building {len(corpus):,} chunks: {end:,} written", end="", flush=True,
+                  file=sys.stderr)
     if progress:
-        print(flush=True)
+        print(flush=True, file=sys.stderr)
     return kb
 
 
@@ -178,9 +179,9 @@ def build_local(path: Path, corpus: Corpus, progress: bool):
             for i in range(start, end)])
         if progress:
             print(f"\r  building {len(corpus):,} chunks in local mode: {end:,} written", end="",
-                  flush=True)
+                  flush=True, file=sys.stderr)
     if progress:
-        print(flush=True)
+        print(flush=True, file=sys.stderr)
     return client
 
 
