@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from devtools.measure import percentiles
 from devtools.processes import http_answers, start_process, stop_process
 
 QUESTIONS = [
@@ -66,15 +66,15 @@ async def drive(url: str, threads: int, turns: int) -> dict:
         *(conversation(client, turns, latencies, errors) for _ in range(threads))
     )
     elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
+    p50, p95 = percentiles(latencies) if latencies else (None, None)
     return {
         "threads": threads,
         "turns_per_thread": turns,
         "turns_completed": len(latencies),
         "elapsed_s": round(elapsed, 1),
         "throughput_turns_per_s": round(len(latencies) / elapsed, 2),
-        "latency_p50_s": round(statistics.median(ordered), 2) if ordered else None,
-        "latency_p95_s": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else None,
+        "latency_p50_s": round(p50, 2) if latencies else None,
+        "latency_p95_s": round(p95, 2) if latencies else None,
         "errors": len(errors),
         "turns_lost": sum(lost),
         "first_errors": errors[:3],

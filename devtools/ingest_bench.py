@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools.measure import status_mb
 from wwhd.core.settings import load_settings
 from wwhd.tools.documents import chunk_document, iter_markdown_files, parse_document
 from wwhd.tools.embeddings import E5_MODEL_NAME, shared_e5
@@ -26,14 +27,6 @@ from wwhd.tools.ingest import EMBED_BATCH, ingest_directory
 from wwhd.tools.store import close_all, open_knowledge_base
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-
-
-def _status_mb(field: str) -> float:
-    """A memory figure of this process from /proc (VmRSS, VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _cpu_s() -> float:
@@ -106,7 +99,7 @@ def run(passages: int) -> IngestRun:
         texts = pick_documents(docs, max(1, passages))
         raw, raw_cores = _timed(raw_rate, texts)
         (ingested, embedded), ingest_cores = _timed(ingest_rate, docs, Path(tmp) / "data")
-        return IngestRun(embedded, raw, raw_cores, ingested, ingest_cores, _status_mb("VmHWM"))
+        return IngestRun(embedded, raw, raw_cores, ingested, ingest_cores, status_mb("VmHWM"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.measure import percentiles, status_mb
 from wwhd.tools.documents import chunk_document, iter_markdown_files, parse_document
 from wwhd.tools.edge_store import EdgeKnowledgeBase
 from wwhd.tools.embeddings import E5_DIMENSIONS, E5_MODEL_NAME, Bm25SparseEmbeddings, shared_e5
@@ -226,11 +226,10 @@ class ExactDense:
         return top[np.argsort(-scores[top])]
 
 
-def percentiles(seconds: Sequence[float]) -> tuple[float, float]:
+def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
-    ordered = sorted(seconds)
-    return (statistics.median(ordered) * 1000,
-            ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000)
+    p50, p95 = percentiles(seconds)
+    return p50 * 1000, p95 * 1000
 
 
 def uncached(kb: EdgeKnowledgeBase) -> None:
@@ -239,14 +238,6 @@ def uncached(kb: EdgeKnowledgeBase) -> None:
     cache = getattr(kb.dense, "_queries", None)
     if cache is not None:
         cache.clear()
-
-
-def status_mb(pid: int | str, field: str) -> float:
-    """A /proc/PID/status memory figure (VmRSS, VmHWM) in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def family_rss_mb(pid: int) -> float:
@@ -263,7 +254,7 @@ def family_rss_mb(pid: int) -> float:
     while todo:
         current = todo.pop()
         try:
-            total += status_mb(current, "VmRSS")
+            total += status_mb("VmRSS", current)
         except OSError:
             continue
         todo.extend(children.get(current, []))
@@ -313,7 +304,7 @@ def server_memory(data_dir: Path) -> tuple[float, float]:
         thread = client.threads.create()
         client.runs.wait(thread["thread_id"], "wwhd", input={
             "messages": [{"role": "user", "content": "What is Huang Qi used for?"}]})
-        return family_rss_mb(process.pid), status_mb(process.pid, "VmHWM")
+        return family_rss_mb(process.pid), status_mb("VmHWM", process.pid)
     finally:
         stop_process(process, timeout=60)
 
@@ -348,9 +339,9 @@ def measure(kb: EdgeKnowledgeBase, exact: ExactDense, local, questions: list[Que
             started = clock()
             local_search(local, q, filters, args.k)
             local_s.append(clock() - started)
-    return (*percentiles(total), percentiles(embed)[0], *percentiles(store),
-            *percentiles(numpy_s),
-            *(percentiles(local_s) if local_s else (None, None)))
+    return (*percentiles_ms(total), percentiles_ms(embed)[0], *percentiles_ms(store),
+            *percentiles_ms(numpy_s),
+            *(percentiles_ms(local_s) if local_s else (None, None)))
 
 
 def parse_sizes(text: str, corpus_size: int) -> list[int]:

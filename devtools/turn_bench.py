@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -37,13 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.bench import start_server
+from devtools.measure import percentiles
 from devtools.processes import stop_process
-
-
-def percentiles(seconds: Sequence[float]) -> tuple[float, float]:
-    """p50 and p95 of a list of durations, in seconds."""
-    ordered = sorted(seconds)
-    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
 
 
 def _message(question: str) -> dict:
