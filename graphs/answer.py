@@ -210,7 +210,7 @@ def _weigh(state: State, context: Context, sources: list[Source]) -> Evidence:
     deps = context.deps
     return weigh_evidence(question, state.get("query") or question, sources,
                           deps.sentence_embeddings(), deps.quote_scorer(), deps.evidence_gate(),
-                          deps.vocabulary())
+                          deps.vocabulary(), state.get("route"))
 
 
 def _quote(evidence: Evidence, context: Context, reply: Reply) -> None:

@@ -150,11 +150,13 @@ def evidence_features(question: str, query: str, sources: list[Source], quote_ro
 
 
 def weigh_evidence(question: str, query: str, sources: list[Source], embeddings: E5Embeddings,
-                   quote_scorer: LinearScorer, gate: EvidenceGate,
-                   vocabulary: Vocabulary) -> Evidence:
-    """Score every quote of the passages and decide whether they cover the question."""
+                   quote_scorer: LinearScorer, gate: EvidenceGate, vocabulary: Vocabulary,
+                   route: str | None = None) -> Evidence:
+    """Score every quote of the passages (as answers on `route`) and decide whether they
+    cover the question."""
     quotes = candidate_quotes(sources)
-    rows = quote_features(question, sources, quotes, embeddings) if quotes else np.zeros((0, 1))
+    rows = (quote_features(question, sources, quotes, embeddings, route) if quotes
+            else np.zeros((0, 1)))
     scores = quote_scorer.probabilities(rows) if quotes else np.zeros(0)
     features = evidence_features(question, query, sources, rows, scores, vocabulary)
     probability = float(gate.scorer.probabilities(features[None, :])[0])

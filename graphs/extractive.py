@@ -5,9 +5,10 @@ A passage is cut into quotes: sentences, and lists kept whole with the line that
 a small learned ranker (`graphs/model/answers.json`, trained by `wwhd train-answers` on the train
 and dev splits' key points) over features that say whether it answers the question rather than
 merely naming its subject: similarity to the question, and to the question with its subject taken
-out (what is asked: "where", "which herbs", "cautions"), the words it shares with what is asked,
-its section heading, its passage's rank, and hashed (question word, heading word) pairs that learn
-which headings hold which asks. The best quotes that fit a length budget are quoted in reading
+out (what is asked: "where", "which herbs", "cautions"), where those similarities rank it among
+the question's quotes, the words it shares with what is asked, its section heading, its
+passage's rank, and hashed (question word, heading word) pairs that learn which headings hold
+which asks. The best quotes that fit a length budget are quoted in reading
 order with their [n] citations.
 """
 
@@ -36,6 +37,9 @@ QUOTE_BUDGET_CHARS = 630
 # Hashed (question word, section word) pairs: what a question's wording asks for ("where",
 # "ingredients") learned against the headings that hold it ("location", "composition").
 PAIR_DIMENSIONS = 4096
+# Routes whose answers learn their own heading and document preferences: a red flag's quotes
+# should come from the urgent-care lists, whatever the message's words resemble.
+ROUTE_PAIRS = frozenset({"red_flag"})
 # A quote whose words mostly repeat quotes already chosen adds nothing.
 REDUNDANT_SHARE = 0.7
 
@@ -71,7 +75,12 @@ FEATURES = (
     "has_number",
     "states_caution",  # a safety-checklist item whose status is a caution (or stronger)
     "records_nothing",  # a checklist item that only says no caution is on record
+    "similarity_rank",  # 1 / (1 + the quote's rank among this question's quotes by similarity)
+    "asked_similarity_rank",  # the same by asked_similarity
 )
+# Where the rank features sit among FEATURES, and the similarities they rank.
+_RANKED = ((FEATURES.index("similarity_rank"), FEATURES.index("similarity")),
+           (FEATURES.index("asked_similarity_rank"), FEATURES.index("asked_similarity")))
 
 
 @dataclass(frozen=True)
@@ -227,7 +236,7 @@ def question_vectors(question: str, subject: set[str], embeddings: E5Embeddings
 
 
 def quote_features(question: str, sources: list[Source], quotes: list[Quote],
-                   embeddings: E5Embeddings) -> np.ndarray:
+                   embeddings: E5Embeddings, route: str | None = None) -> np.ndarray:
     """One row per quote: the named `FEATURES`, then the hashed pair columns."""
     subject = subject_words(question, sources)
     asked_words = content_words(question) - subject or content_words(question)
@@ -263,9 +272,14 @@ def quote_features(question: str, sources: list[Source], quotes: list[Quote],
             float(quote.is_list),
             float(bool(re.search(r"\d", quote.text))),
             *checklist_status(quote.text),
+            0.0, 0.0,  # the ranks, filled in below once every quote is scored
         ])
     named = np.asarray(rows, np.float64).reshape(len(quotes), len(FEATURES))
-    return np.hstack([named, pair_columns(question, sources, quotes)])
+    # A similarity means little on its own (some questions resemble every quote, some none);
+    # where it places the quote among this question's other quotes says more.
+    for rank_column, value_column in _RANKED:
+        named[:, rank_column] = 1.0 / (1.0 + _ranks(named[:, value_column]))
+    return np.hstack([named, pair_columns(question, sources, quotes, route)])
 
 
 def checklist_status(text: str) -> tuple[float, float]:
@@ -282,17 +296,31 @@ def question_terms(question: str) -> set[str]:
     return {w for w in _WORD.findall(question.lower()) if w not in PAIR_STOPWORDS}
 
 
-def pair_columns(question: str, sources: list[Source], quotes: list[Quote]) -> np.ndarray:
-    """0/1 columns: which (question word, section word) pairs each quote's passage has."""
+def pair_columns(question: str, sources: list[Source], quotes: list[Quote],
+                 route: str | None = None) -> np.ndarray:
+    """0/1 columns: which (question word, section word) pairs each quote's passage has, and on
+    the routes in `ROUTE_PAIRS` also (route, section word) and (route, document)."""
     asked = question_terms(question)
     columns = np.zeros((len(quotes), PAIR_DIMENSIONS))
     for row, quote in enumerate(quotes):
-        section = content_words(sources[quote.source_index].get("section", ""))
+        source = sources[quote.source_index]
+        section = content_words(source.get("section", ""))
         if quote.is_list:
             section = section | {"<list>"}
-        for pair in (f"{a}|{b}" for a in asked for b in section):
+        pairs = [f"{a}|{b}" for a in asked for b in section]
+        if route in ROUTE_PAIRS:
+            pairs += [f"<{route}>|{b}" for b in section]
+            pairs.append(f"<{route}>|doc:{source.get('doc_id', '')}")
+        for pair in pairs:
             columns[row, zlib.crc32(pair.encode()) % PAIR_DIMENSIONS] = 1.0
     return columns
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """0 for the largest value, 1 for the next, ... (ties in order of appearance)."""
+    ranks = np.empty(len(values))
+    ranks[np.argsort(-values, kind="stable")] = np.arange(len(values))
+    return ranks
 
 
 def _unit(vector: list[float]) -> np.ndarray:

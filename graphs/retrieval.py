@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from wwhd.core.errors import EmbeddingMismatch, StoreUnavailable
+from wwhd.core.types import Source
 from wwhd.graphs import prompts
 from wwhd.graphs.context import Context
 from wwhd.graphs.conversation import is_follow_up, latest_user_text, recent_history
@@ -39,6 +40,14 @@ def subject_of(title: str) -> str:
     the whole title: the title's other names would pull the document's overview above the
     section that holds what the follow-up asks for ("its cautions")."""
     return title.split(" (", 1)[0].strip() or title
+
+
+def named_source(sources: list[Source], named_doc_ids: tuple[str, ...]) -> Source:
+    """The best-ranked passage about a subject the message names, else the best passage.
+
+    The conversation's subject is what the user named: "What's He Gu used for?" may rank a
+    Bu Gu Zhi passage first (they share a syllable), but a follow-up's "it" means He Gu."""
+    return next((s for s in sources if s["doc_id"] in named_doc_ids), sources[0])
 
 
 def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
@@ -110,7 +119,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
     is_new_subject = not points_back or names_own_subject(text, vocabulary)
     if sources and (is_new_subject or not topic) and not red_flag:
-        topic = subject_of(sources[0]["title"])
+        topic = subject_of(named_source(sources, vocabulary.match(text).names)["title"])
     return {"query": query, "sources": sources, "topic": topic or ""}
 
 

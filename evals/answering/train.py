@@ -2,14 +2,16 @@
 
 1. Run every train and dev case through the real graph (router and retrieval, top 5 passages,
    the ingested knowledge base of `WWHD_DATA_DIR`) and cut the passages into quotes.
-2. Quote ranker: a quote is a positive when it holds one of its case's key points and comes from
-   one of the case's gold documents. Logistic regression over `graphs.extractive.FEATURES`; its
-   regularisation is chosen from `C_GRID` by the key-point coverage of the answers it would
-   compose on held-out folds (grouped by case), then it is fitted on all the cases.
-3. Evidence gate: covered in-domain cases against the not-covered ones, over
-   `graphs.evidence.EVIDENCE_FEATURES` (quote scores from out-of-fold rankers, so the gate sees
-   what unseen questions look like). The threshold is the 2nd percentile of the covered cases'
-   held-out probabilities: at most 2% of them are refused.
+2. Quote ranker, on the tcm, shaolin and red-flag routes (red-flag answers quote too): a quote
+   is a positive when it holds one of its case's key points and comes from one of the case's
+   gold documents. Logistic regression over `graphs.extractive.FEATURES`; its regularisation
+   is chosen from `C_GRID` by the key-point coverage of the answers it would compose on
+   held-out folds (grouped by case), then it is fitted on all the cases.
+3. Evidence gate (tcm and shaolin routes only: a red flag is never refused): covered in-domain
+   cases against the not-covered ones, over `graphs.evidence.EVIDENCE_FEATURES` (quote scores
+   from out-of-fold rankers, so the gate sees what unseen questions look like). The threshold
+   is the `COVERED_REFUSAL_BUDGET` quantile of the covered cases' held-out probabilities: at
+   most that share of them is refused.
 4. Write `graphs/model/answers.json`. The test split is never read here: `make eval` scores it.
 """
 
@@ -20,7 +22,7 @@ import json
 import statistics
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ from tqdm import tqdm
 
 from wwhd.evals.dataset import FIT_SPLITS, EvalCase, load_cases
 from wwhd.evals.evaluators import normalize
+from wwhd.graphs.context import Context
 from wwhd.graphs.evidence import EVIDENCE_FEATURES, evidence_features
 from wwhd.graphs.extractive import (
     ANSWERS_MODEL_FILE,
@@ -51,6 +54,9 @@ GATE_C = 1.0
 # covered ones refused, 0.05 only 0.972).
 COVERED_REFUSAL_BUDGET = 0.03
 IN_DOMAIN_ROUTES = ("tcm", "shaolin")
+# Red-flag answers quote too (below the urgent-care guidance), so the ranker learns from them;
+# the evidence gate never refuses a red flag, so it learns from in-domain routes only.
+RANKED_ROUTES = (*IN_DOMAIN_ROUTES, "red_flag")
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Retrieved:
     """One case after routing and retrieval."""
 
     case: EvalCase
+    route: str
     question: str
     query: str
     sources: list[dict]
@@ -72,7 +79,6 @@ def retrieve_cases(cases: list[EvalCase], progress: bool) -> list[Retrieved]:
     from langgraph.checkpoint.memory import InMemorySaver
 
     from wwhd.evals.runner import EVAL_TOP_K
-    from wwhd.graphs.context import Context
     from wwhd.graphs.wwhd import builder
 
     graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["answer"])
@@ -86,21 +92,21 @@ def retrieve_cases(cases: list[EvalCase], progress: bool) -> list[Retrieved]:
             graph.invoke({"messages": [{"role": "user", "content": turn}]}, config,
                          context=context)
             state = graph.get_state(config).values
-        if state.get("route") not in IN_DOMAIN_ROUTES or not state.get("sources"):
+        if state.get("route") not in RANKED_ROUTES or not state.get("sources"):
             continue
         sources = list(state["sources"])
         quotes = candidate_quotes(sources)
         if not quotes:
             continue
-        rows = quote_features(case.question, sources, quotes, embeddings)
+        rows = quote_features(case.question, sources, quotes, embeddings, state["route"])
         gold = set(case.gold_doc_ids)
         # A key point counts where the subject's own documents say it: the same phrase in a
         # neighbouring document's list is a coincidence, and quoting it cites the wrong work.
         from_gold = [not gold or sources[q.source_index]["doc_id"] in gold for q in quotes]
         labels = np.array([_holds_key_point(q.text, case) and ok
                            for q, ok in zip(quotes, from_gold, strict=True)], np.float64)
-        found.append(Retrieved(case, case.question, state.get("query") or case.question,
-                               sources, quotes, rows, labels))
+        found.append(Retrieved(case, state["route"], case.question,
+                               state.get("query") or case.question, sources, quotes, rows, labels))
     return found
 
 
@@ -200,7 +206,8 @@ def train(out: Path, max_quotes: int, progress: bool = True) -> dict:
 
     # Evidence gate: covered (1) against not covered (0).
     vocabulary = default_dependencies().vocabulary()
-    gate_cases = [r for r in retrieved if r.case.not_covered or r.case.gold_doc_ids]
+    gate_cases = [r for r in retrieved if r.route in IN_DOMAIN_ROUTES
+                  and (r.case.not_covered or r.case.gold_doc_ids)]
     gate_rows = np.array([
         evidence_features(r.question, r.query, r.sources, r.rows, held_out_scores[r.case.id],
                           vocabulary)
@@ -246,8 +253,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `wwhd train-answers`."""
     parser.add_argument("--out", type=Path, default=ANSWERS_MODEL_FILE,
                         help=f"where to write the artefact (default: {ANSWERS_MODEL_FILE})")
-    parser.add_argument("--max-quotes", type=int, default=4,
-                        help="quotes per answer when measuring coverage (default: 4)")
+    default_quotes = next(f.default for f in fields(Context) if f.name == "max_quotes")
+    parser.add_argument("--max-quotes", type=int, default=default_quotes,
+                        help="quotes per answer when measuring coverage (default: the served "
+                        f"answer's, {default_quotes})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -1,6 +1,15 @@
 """Cutting passages into quotes and reading safety-checklist items (no model, no I/O)."""
 
-from wwhd.graphs.extractive import checklist_status, split_quotes
+import numpy as np
+
+from wwhd.graphs.extractive import (
+    ROUTE_PAIRS,
+    Quote,
+    _ranks,
+    checklist_status,
+    pair_columns,
+    split_quotes,
+)
 
 CHECKLIST = """## Safety checklist
 - **Pregnancy:** Avoid. It has caused liver injury.
@@ -22,3 +31,19 @@ def test_a_list_keeps_its_lead_in_and_a_checklist_item_stands_alone():
                          "- Fu Ling\n- Zhi Gan Cao", True)
     assert ("It tonifies the Spleen qi gently.", False) in quotes
     assert all(not is_list for _, is_list in split_quotes(CHECKLIST))
+
+
+def test_ranks_put_the_largest_value_first_and_keep_ties_in_order():
+    assert _ranks(np.array([0.2, 0.9, 0.5, 0.9])).tolist() == [3.0, 0.0, 2.0, 1.0]
+
+
+def test_red_flag_answers_learn_their_own_headings_and_documents():
+    sources = [{"doc_id": "safety-red-flags", "section": "When to call", "text": "",
+                "title": "Red flags"}]
+    quotes = [Quote(text="Call 911 for chest pain.", source_index=0, position=0)]
+    plain = pair_columns("my chest hurts", sources, quotes)
+    on_route = pair_columns("my chest hurts", sources, quotes, route="red_flag")
+    assert "red_flag" in ROUTE_PAIRS
+    assert on_route.sum() > plain.sum()
+    assert (on_route >= plain).all()  # the question's own pairs are kept
+    assert (pair_columns("my chest hurts", sources, quotes, route="tcm") == plain).all()
