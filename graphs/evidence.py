@@ -29,6 +29,7 @@ from wwhd.graphs.extractive import (
     candidate_quotes,
     content_words,
     quote_features,
+    ranking_question,
 )
 from wwhd.graphs.vocabulary import Vocabulary
 from wwhd.tools.embeddings import E5Embeddings
@@ -155,7 +156,8 @@ def weigh_evidence(question: str, query: str, sources: list[Source], embeddings:
     """Score every quote of the passages (as answers on `route`) and decide whether they
     cover the question."""
     quotes = candidate_quotes(sources)
-    rows = (quote_features(question, sources, quotes, embeddings, route) if quotes
+    ranked = ranking_question(question, query, route)
+    rows = (quote_features(ranked, sources, quotes, embeddings, route) if quotes
             else np.zeros((0, 1)))
     scores = quote_scorer.probabilities(rows) if quotes else np.zeros(0)
     features = evidence_features(question, query, sources, rows, scores, vocabulary)

@@ -8,8 +8,9 @@ merely naming its subject: similarity to the question, and to the question with 
 out (what is asked: "where", "which herbs", "cautions"), where those similarities rank it among
 the question's quotes, the words it shares with what is asked, its section heading, its
 passage's rank, and hashed (question word, heading word) pairs that learn which headings hold
-which asks. The best quotes that fit a length budget are quoted in reading
-order with their [n] citations.
+which asks (on a red flag also which headings and documents hold urgent-care facts). The
+question is the search query, so a follow-up's subject counts. The best quotes that fit a length
+budget are quoted in reading order with their [n] citations.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wwhd.core.types import Source
+from wwhd.core.types import Route, Source
 from wwhd.tools.embeddings import E5Embeddings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ QUOTE_BUDGET_CHARS = 630
 PAIR_DIMENSIONS = 4096
 # Routes whose answers learn their own heading and document preferences: a red flag's quotes
 # should come from the urgent-care lists, whatever the message's words resemble.
-ROUTE_PAIRS = frozenset({"red_flag"})
+ROUTE_PAIRS = frozenset({Route.RED_FLAG})
 # A quote whose words mostly repeat quotes already chosen adds nothing.
 REDUNDANT_SHARE = 0.7
 
@@ -233,6 +234,13 @@ def question_vectors(question: str, subject: set[str], embeddings: E5Embeddings
     whole = _unit(embeddings.embed_query(question))
     asked = _unit(embeddings.embed_query(asked_text)) if asked_text.strip() else whole
     return QuestionVectors(question=whole, asked=asked)
+
+
+def ranking_question(question: str, query: str, route: str | None) -> str:
+    """The text quotes are ranked against: the search query, which names a follow-up's subject
+    ("Huang Qi: What are its cautions?"), except on a red flag, whose query adds the emergency's
+    warning signs to the message (the quotes should answer the message)."""
+    return question if route == Route.RED_FLAG or not query else query
 
 
 def quote_features(question: str, sources: list[Source], quotes: list[Quote],

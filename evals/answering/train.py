@@ -40,6 +40,7 @@ from wwhd.graphs.extractive import (
     candidate_quotes,
     choose_quotes,
     quote_features,
+    ranking_question,
 )
 
 FOLDS = 5
@@ -98,15 +99,17 @@ def retrieve_cases(cases: list[EvalCase], progress: bool) -> list[Retrieved]:
         quotes = candidate_quotes(sources)
         if not quotes:
             continue
-        rows = quote_features(case.question, sources, quotes, embeddings, state["route"])
+        query = state.get("query") or case.question
+        rows = quote_features(ranking_question(case.question, query, state["route"]), sources,
+                              quotes, embeddings, state["route"])
         gold = set(case.gold_doc_ids)
         # A key point counts where the subject's own documents say it: the same phrase in a
         # neighbouring document's list is a coincidence, and quoting it cites the wrong work.
         from_gold = [not gold or sources[q.source_index]["doc_id"] in gold for q in quotes]
         labels = np.array([_holds_key_point(q.text, case) and ok
                            for q, ok in zip(quotes, from_gold, strict=True)], np.float64)
-        found.append(Retrieved(case, state["route"], case.question,
-                               state.get("query") or case.question, sources, quotes, rows, labels))
+        found.append(Retrieved(case, state["route"], case.question, query, sources, quotes, rows,
+                               labels))
     return found
 
 

@@ -8,6 +8,7 @@ from wwhd.graphs.extractive import (
     _ranks,
     checklist_status,
     pair_columns,
+    ranking_question,
     split_quotes,
 )
 
@@ -47,3 +48,11 @@ def test_red_flag_answers_learn_their_own_headings_and_documents():
     assert on_route.sum() > plain.sum()
     assert (on_route >= plain).all()  # the question's own pairs are kept
     assert (pair_columns("my chest hurts", sources, quotes, route="tcm") == plain).all()
+
+
+def test_quotes_are_ranked_against_the_follow_ups_query_but_a_red_flags_message():
+    assert ranking_question("What are its cautions?", "Huang Qi: What are its cautions?",
+                            "tcm") == "Huang Qi: What are its cautions?"
+    message = "my dad's face is drooping"
+    assert ranking_question(message, f"{message} stroke: face, arm, speech", "red_flag") == message
+    assert ranking_question(message, "", "tcm") == message
