@@ -58,6 +58,14 @@ def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
     return text
 
 
+def with_subject_names(text: str, vocabulary: Vocabulary) -> str:
+    """The search text, with the knowledge base's own name for a subject the message names
+    another way ("goji berries" searches "... (Gou Qi Zi)"): the passages past a document's
+    overview use that name only."""
+    names = vocabulary.unnamed_subjects(text)
+    return f"{text} ({'; '.join(names)})" if names else text
+
+
 def emergency_query(text: str, kind: str | None) -> str:
     """The search for a red-flag turn: the message plus what marks its kind of emergency.
 
@@ -101,6 +109,8 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     red_flag = state.get("route") == Route.RED_FLAG
     if red_flag:
         query = emergency_query(query, state.get("red_flag"))
+    else:
+        query = with_subject_names(query, vocabulary)
     call = {
         "type": "tool_call",
         "id": str(uuid.uuid4()),

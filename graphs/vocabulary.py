@@ -5,7 +5,9 @@ English name (`Huang Qi (黄芪, Astragalus Root)`), its `aliases` (common names
 codes (`ST-36`) and the pharmacopoeia Latin the text uses (`Astragali Radix`). A message is
 matched against the terms the way people write them: any case, with or without tone marks, run
 together (`huangqi`), and with typos (fuzzy matching by rapidfuzz). The router's classifier
-reads the match as features, and the follow-up logic uses "names a subject of its own".
+reads the match as features, and the follow-up logic uses "names a subject of its own". A herb,
+formula or acupoint named another way ("goji berries", "LI4") is also searched by its
+document's own name ("Gou Qi Zi", "He Gu"), which its passages use.
 
 `wwhd train-router` builds the vocabulary from `corpus/` and stores it beside the classifier
 (`graphs/model/vocabulary.json`), so the server needs no corpus to route.
@@ -37,6 +39,10 @@ _LATIN_NAME = re.compile(
 )
 _BINOMIAL = re.compile(r"\b([A-Z][a-z]{4,} [a-z]{5,})\b(?= (?:and|or|\(|,|\.|is|var))")
 _POINT_CODE = re.compile(r"^([a-z]{1,3})-?(\d{1,2})$")
+# Documents whose subject has a proper name that people replace with other names (a herb's
+# common name, a point's code, a formula's English name). A theory or safety title ("Pregnancy
+# Safety - Herbs and Acupoints to Avoid") is a topic, and its words are everyday ones.
+NAMED_SUBJECT_CATEGORIES = frozenset({"herb", "formula", "acupoint"})
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -75,8 +81,10 @@ class DomainMatch:
 class Vocabulary:
     """Terms of the knowledge base, matched exactly, run together and fuzzily."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
+    def __init__(self, terms: Iterable[Term], subjects: dict[str, str] | None = None) -> None:
         self.terms = sorted(set(terms), key=lambda t: (t.text, t.doc_id, t.is_name, t.tradition))
+        # A named subject's own name in its document ("Gou Qi Zi"): what its passages call it.
+        self.subjects = dict(sorted((subjects or {}).items()))
         self._fuzzy = [t for t in self.terms if len(t.text) >= FUZZY_MIN_CHARS]
         self._fuzzy_texts = [t.text for t in self._fuzzy]
 
@@ -86,24 +94,29 @@ class Vocabulary:
     def from_documents(cls, documents: Iterable) -> Vocabulary:
         """Terms from parsed documents (`tools.documents.Document`)."""
         terms: list[Term] = []
+        subjects: dict[str, str] = {}
         for doc in documents:
+            if doc.category in NAMED_SUBJECT_CATEGORIES:
+                subjects[doc.id] = doc.title.partition("(")[0].strip(" -—")
             for text, is_name in _names_of(doc):
                 folded = fold(text)
                 if len(folded) >= 2 and not folded.isdigit():
                     terms.append(Term(folded, doc.tradition, doc.id, is_name))
-        return cls(terms)
+        return cls(terms, subjects)
 
     @classmethod
     def load(cls, path: Path) -> Vocabulary:
         """Read a vocabulary written by `save`."""
-        rows = json.loads(path.read_text(encoding="utf-8"))["terms"]
-        return cls(Term(r["text"], r["tradition"], r["doc_id"], r["is_name"]) for r in rows)
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls((Term(r["text"], r["tradition"], r["doc_id"], r["is_name"])
+                    for r in raw["terms"]), raw.get("subjects", {}))
 
     def save(self, path: Path) -> None:
         """Write the terms as JSON (stable order, so the file diffs well)."""
         rows = [t.__dict__ for t in self.terms]
         path.write_text(
-            json.dumps({"terms": rows}, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+            json.dumps({"terms": rows, "subjects": self.subjects}, ensure_ascii=False, indent=0)
+            + "\n", encoding="utf-8"
         )
 
     # -- matching ---------------------------------------------------------------------------
@@ -129,6 +142,15 @@ class Vocabulary:
         shaolin = len({t.text for t in hits if t.tradition == "shaolin"})
         names = tuple(sorted({t.doc_id for t in hits if t.is_name}))
         return DomainMatch(tcm=tcm, shaolin=shaolin, names=names)
+
+    def unnamed_subjects(self, text: str) -> list[str]:
+        """The documents' own names for the subjects the message names another way.
+
+        "goji berries" names Gou Qi Zi, but the passages under "Actions" say "Gou Qi Zi": the
+        search needs that name to find them."""
+        folded = f" {fold(text)} "
+        names = (self.subjects[d] for d in self.match(text).names if d in self.subjects)
+        return sorted({n for n in names if f" {fold(n)} " not in folded})
 
     def _fuzzy_hits(self, folded: str, found: set[str]) -> set[Term]:
         words = folded.split()

@@ -1,6 +1,8 @@
-"""Which subject a conversation is about after a turn (no model, no I/O)."""
+"""Which subject a turn is about, and the name it is searched by (no model; the bundled
+vocabulary file)."""
 
-from wwhd.graphs.retrieval import named_source, subject_of
+from wwhd.graphs.retrieval import named_source, subject_of, with_subject_names
+from wwhd.graphs.vocabulary import bundled_vocabulary
 
 
 def _source(doc_id: str, title: str) -> dict:
@@ -18,3 +20,14 @@ def test_without_a_named_subject_the_best_passage_sets_it():
                _source("point-b", "He Gu (合谷, LI-4)")]
     assert named_source(sources, ())["doc_id"] == "herb-a"
     assert named_source(sources, ("not-retrieved",))["doc_id"] == "herb-a"
+
+
+def test_a_subject_named_another_way_is_searched_by_its_own_name_too():
+    vocabulary = bundled_vocabulary()
+    assert with_subject_names("What are goji berries good for?", vocabulary) == (
+        "What are goji berries good for? (Gou Qi Zi)")
+    assert "(He Gu)" in with_subject_names("Where is LI4?", vocabulary)
+    # Named by its own name already, or a topic rather than a named subject: unchanged.
+    for text in ("What is Gou Qi Zi used for?", "What are the main jobs of the Liver?",
+                 "Can I stop my blood pressure medication and use Chinese herbs instead?"):
+        assert with_subject_names(text, vocabulary) == text
