@@ -112,7 +112,7 @@ class Vocabulary:
                     for r in raw["terms"]), raw.get("subjects", {}))
 
     def save(self, path: Path) -> None:
-        """Write the terms as JSON (stable order, so the file diffs well)."""
+        """Write the terms and the named subjects as JSON (stable order, so the file diffs well)."""
         rows = [t.__dict__ for t in self.terms]
         path.write_text(
             json.dumps({"terms": rows, "subjects": self.subjects}, ensure_ascii=False, indent=0)
