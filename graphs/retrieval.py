@@ -28,11 +28,6 @@ class SearchQuery(BaseModel):
     query: str = Field(description="the question rewritten to stand alone, names kept exactly")
 
 
-def names_own_subject(text: str, vocabulary: Vocabulary) -> bool:
-    """Whether the message names a knowledge-base subject (so it is not a bare follow-up)."""
-    return vocabulary.match(text).names_subject
-
-
 def subject_of(title: str) -> str:
     """The short name of a document's subject: its title without the parenthesis.
 
@@ -50,19 +45,18 @@ def named_source(sources: list[Source], named_doc_ids: tuple[str, ...]) -> Sourc
     return next((s for s in sources if s["doc_id"] in named_doc_ids), sources[0])
 
 
-def rewrite_by_rules(text: str, topic: str | None, points_back: bool,
-                     vocabulary: Vocabulary) -> str:
+def rewrite_by_rules(text: str, topic: str | None, points_back: bool, names_subject: bool) -> str:
     """Attach the conversation's subject to a follow-up that does not name its own."""
-    if topic and points_back and not names_own_subject(text, vocabulary):
+    if topic and points_back and not names_subject:
         return f"{topic}: {text}"
     return text
 
 
-def with_subject_names(text: str, vocabulary: Vocabulary) -> str:
-    """The search text, with the knowledge base's own name for a subject the message names
-    another way ("goji berries" searches "... (Gou Qi Zi)"): the passages past a document's
-    overview use that name only."""
-    names = vocabulary.unnamed_subjects(text)
+def with_subject_names(text: str, vocabulary: Vocabulary, named_doc_ids: tuple[str, ...]) -> str:
+    """The search text, with the knowledge base's own name for a subject it names another way
+    (`named_doc_ids`, from `vocabulary.match(text)`): "goji berries" searches "... (Gou Qi Zi)",
+    as the passages past a document's overview use that name only."""
+    names = vocabulary.unnamed_subjects(text, named_doc_ids)
     return f"{text} ({'; '.join(names)})" if names else text
 
 
@@ -103,14 +97,16 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     # The router read it as a follow-up ("y en el embarazo?"), or it points back ("its cautions").
     points_back = state.get("route_reason") == RouteReason.FOLLOW_UP or is_follow_up(text)
     vocabulary = context.deps.vocabulary()
-    query = rewrite_by_rules(text, topic, points_back, vocabulary)
+    named = vocabulary.match(text)  # the subjects the message names, read once per turn
+    query = rewrite_by_rules(text, topic, points_back, named.names_subject)
     if query == text and points_back:
         query = rewrite_by_model(text, state, context) or query
     red_flag = state.get("route") == Route.RED_FLAG
     if red_flag:
         query = emergency_query(query, state.get("red_flag"))
     else:
-        query = with_subject_names(query, vocabulary)
+        in_query = named if query == text else vocabulary.match(query)
+        query = with_subject_names(query, vocabulary, in_query.names)
     call = {
         "type": "tool_call",
         "id": str(uuid.uuid4()),
@@ -127,9 +123,9 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     except (StoreUnavailable, EmbeddingMismatch) as exc:
         log.error("retrieval failed: %s", exc)
         return {"query": query, "sources": [], "error": f"knowledge base unavailable: {exc}"}
-    is_new_subject = not points_back or names_own_subject(text, vocabulary)
+    is_new_subject = not points_back or named.names_subject
     if sources and (is_new_subject or not topic) and not red_flag:
-        topic = subject_of(named_source(sources, vocabulary.match(text).names)["title"])
+        topic = subject_of(named_source(sources, named.names)["title"])
     return {"query": query, "sources": sources, "topic": topic or ""}
 
 

@@ -143,13 +143,14 @@ class Vocabulary:
         names = tuple(sorted({t.doc_id for t in hits if t.is_name}))
         return DomainMatch(tcm=tcm, shaolin=shaolin, names=names)
 
-    def unnamed_subjects(self, text: str) -> list[str]:
-        """The documents' own names for the subjects the message names another way.
+    def unnamed_subjects(self, text: str, named_doc_ids: tuple[str, ...]) -> list[str]:
+        """The documents' own names for the subjects the message names another way
+        (`named_doc_ids`: `match(text).names`).
 
         "goji berries" names Gou Qi Zi, but the passages under "Actions" say "Gou Qi Zi": the
         search needs that name to find them."""
         folded = f" {fold(text)} "
-        names = (self.subjects[d] for d in self.match(text).names if d in self.subjects)
+        names = (self.subjects[d] for d in named_doc_ids if d in self.subjects)
         return sorted({n for n in names if f" {fold(n)} " not in folded})
 
     def _fuzzy_hits(self, folded: str, found: set[str]) -> set[Term]:
