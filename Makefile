@@ -100,9 +100,10 @@ UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes 
 	$(addprefix -c ,$(wildcard /etc/xdg/pip/constraints.txt)) \
 	--custom-compile-command "make lock" --quiet
 
-lock: $(STAMP) ## re-pin requirements.lock and requirements-dev.lock (after changing pyproject.toml)
+lock: $(STAMP) ## re-pin requirements.lock, requirements-dev.lock and requirements-cluster.lock (after changing pyproject.toml)
 	$(UV_COMPILE) -o requirements.lock
 	$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) --extra cluster -c requirements.lock -o requirements-cluster.lock
 
 clean: ## remove the virtual environments and local data
 	rm -rf $(VENV) .venv-llm data evals/reports tests/js/node_modules ui/node_modules ui/dist

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from devtools.apt import PackagesMissing, apt_install
 
 CHROMIUM = Path("/usr/bin/chromium")
 PACKAGES = ["chromium"]
@@ -26,7 +27,6 @@ INSTALL_HINT = (
     "DEBIAN_FRONTEND=noninteractive apt-get install -y chromium "
     "(the browser test drives /usr/bin/chromium)"
 )
-APT_TIMEOUT_S = 1200
 
 
 class BrowserMissing(RuntimeError):
@@ -51,25 +51,11 @@ def version(browser: Path | None = None) -> str | None:
 
 
 def install() -> None:
-    """apt-get install the package (refreshing the package lists if the first try fails)."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise BrowserMissing(f"{CHROMIUM} is missing and installing it needs root and apt-get: "
-                             f"{INSTALL_HINT}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Wait for another apt (a second test session installing the same package) instead of
-    # failing on its lock.
-    command = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", *PACKAGES]
+    """apt-get install the package (raises BrowserMissing, saying how, when it cannot)."""
     try:
-        result = subprocess.run(command, capture_output=True, timeout=APT_TIMEOUT_S, env=env)
-        if result.returncode != 0:  # stale package lists on a fresh machine: refresh, retry
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True,
-                           timeout=APT_TIMEOUT_S, env=env)
-            result = subprocess.run(command, capture_output=True, timeout=APT_TIMEOUT_S, env=env)
-    except subprocess.TimeoutExpired as exc:
-        raise BrowserMissing(f"apt-get took over {APT_TIMEOUT_S} s: {INSTALL_HINT}") from exc
-    if result.returncode != 0:
-        output = result.stderr.decode(errors="replace")[-800:]
-        raise BrowserMissing(f"apt-get install chromium failed:\n{output}\n{INSTALL_HINT}")
+        apt_install(PACKAGES, why=str(CHROMIUM))
+    except PackagesMissing as exc:
+        raise BrowserMissing(f"{exc} (the browser test drives {CHROMIUM})") from exc
 
 
 def ensure_chromium() -> str:

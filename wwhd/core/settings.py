@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", **_env("HOST"))
     port: int = Field(2024, ge=0, le=65535, **_env("PORT"))  # 0: any free port
     n_jobs_per_worker: int | None = Field(None, ge=1, **_env("N_JOBS_PER_WORKER"))
+    # Cluster mode: both set, `wwhd serve` runs Aegra on PostgreSQL and Redis (wwhd/server/
+    # cluster.py); the names are Aegra's own. Secrets: a URL may carry a password.
+    database_url: SecretStr | None = Field(None, **_env("DATABASE_URL"))
+    redis_url: SecretStr | None = Field(None, **_env("REDIS_URL"))
     # Evals: the LLM-as-judge
     judge_base_url: str | None = Field(None, **_env("WWHD_JUDGE_BASE_URL"))
     judge_model: str | None = Field(None, **_env("WWHD_JUDGE_MODEL"))
@@ -143,6 +147,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _cluster_needs_both(self) -> Settings:
+        if (self.database_url is None) != (self.redis_url is None):
+            given, missing = (("DATABASE_URL", "REDIS_URL") if self.database_url is not None
+                              else ("REDIS_URL", "DATABASE_URL"))
+            raise ValueError(
+                f"{given} is set but {missing} is not: cluster mode needs both (PostgreSQL for "
+                "threads, runs and checkpoints; Redis for run dispatch and streams). Set "
+                f"{missing}, or unset {given} for the single-process server"
+            )
+        return self
+
     @field_validator("data_dir", "corpus_dir", "sqlite_path_override")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -168,6 +184,12 @@ class Settings(BaseSettings):
     def qdrant_location(self) -> str:
         """Human-readable location of the vector store, for logs and errors."""
         return self.qdrant_url or f"embedded:{self.edge_store_path}"
+
+    @property
+    def cluster_mode(self) -> bool:
+        """Whether the server runs as one replica of a cluster (`DATABASE_URL` and `REDIS_URL`
+        set): threads, runs and checkpoints in PostgreSQL, not in this process and SQLite."""
+        return self.database_url is not None and self.redis_url is not None
 
     @property
     def is_production(self) -> bool:

@@ -25,13 +25,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs after the LangGraph runtime has started (its lifespan is entered first)."""
     settings = process_settings()  # read once; a bad variable stops the start-up, naming it
     upstream.check_supported_versions()
-    await restore_thread_records(settings.sqlite_path)
-    policy = RetentionPolicy.from_settings(settings)
-    job = (
-        asyncio.create_task(retention_loop(settings.sqlite_path, policy))
-        if policy.interval_s > 0
-        else None
-    )
+    job = None
+    # In cluster mode Aegra keeps thread records in PostgreSQL: neither the inmem runtime's
+    # record recovery nor its SQLite retention applies.
+    if not settings.cluster_mode:
+        await restore_thread_records(settings.sqlite_path)
+        policy = RetentionPolicy.from_settings(settings)
+        if policy.interval_s > 0:
+            job = asyncio.create_task(retention_loop(settings.sqlite_path, policy))
     try:
         yield
     finally:
@@ -62,7 +63,8 @@ def shows_details(request: Request, settings: Settings) -> bool:
 @app.get("/health")
 def health(request: Request) -> JSONResponse:
     """Readiness: 200 `ok` or `degraded` (the chat model is down, answers still work), 503
-    `unavailable` when the checkpointer or the vector store is unusable. Liveness is `/ok`."""
+    `unavailable` when the checkpointer, the broker (cluster mode) or the vector store is
+    unusable. Liveness is `/ok`."""
     settings = process_settings()
     code, report = readiness(settings)
     body = report if shows_details(request, settings) else public_view(report)

@@ -236,10 +236,14 @@ def request_token(headers: dict, settings: Settings | None = None) -> str:
 
 
 @auth.authenticate
-async def authenticate(path: str, method: str, headers: dict) -> Auth.types.MinimalUserDict:
-    """Identify the caller from the token (or as anonymous when auth is off)."""
+async def authenticate(headers: dict, path: str | None = None,
+                       method: str | None = None) -> Auth.types.MinimalUserDict:
+    """Identify the caller from the token (or as anonymous when auth is off).
+
+    langgraph-api passes all three by name; Aegra (cluster mode) passes only the headers,
+    positionally, and only for the API's own routes, never for the open ones."""
     settings = process_settings()
-    if not settings.auth_enabled or is_open(path, method):
+    if not settings.auth_enabled or (path is not None and is_open(path, method or "GET")):
         return {"identity": ANONYMOUS, "is_authenticated": False}
     claims = await check_token(request_token(headers, settings), settings)
     return {"identity": str(claims["sub"]), "is_authenticated": True}

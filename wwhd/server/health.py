@@ -7,7 +7,8 @@ replaced. Readiness reports:
 - `ok`: everything usable;
 - `degraded` (still 200): the chat model does not answer, but answers still work (the extractive
   fallback quotes the knowledge base);
-- `unavailable` (503): the checkpointer or the vector store is unusable.
+- `unavailable` (503): the checkpointer or the vector store is unusable (in cluster mode the
+  checkpointer is PostgreSQL, and Redis, the run broker, counts too).
 
 The model probe is cached for `WWHD_MODEL_PROBE_TTL_S` seconds, so health checks never turn into
 one outbound model request each. Details (paths, errors) go to the log, and to callers that
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MODEL_PROBE_TIMEOUT_S = 3.0
 OK, DEGRADED, UNAVAILABLE, ERROR = "ok", "degraded", "unavailable", "error"
+# Without any of these nothing works (the broker exists in cluster mode only).
+ESSENTIAL = frozenset({"checkpointer", "broker", "vector_store"})
 
 
 def check_checkpointer(settings: Settings) -> dict[str, Any]:
@@ -52,6 +55,33 @@ def check_checkpointer(settings: Settings) -> dict[str, Any]:
     except sqlite3.Error as exc:
         return {"status": ERROR, "path": str(path), "error": str(exc)}
     return {"status": OK, "path": str(path), "threads": threads}
+
+
+def check_cluster_database(settings: Settings) -> dict[str, Any]:
+    """Cluster mode: PostgreSQL (threads, runs and checkpoints) answers a query."""
+    import psycopg  # an Aegra dependency: installed wherever cluster mode runs
+
+    try:
+        with psycopg.connect(secret_value(settings.database_url), connect_timeout=2) as conn:
+            threads = conn.execute("SELECT COUNT(*) FROM thread").fetchone()[0]
+    except psycopg.Error as exc:
+        return {"status": ERROR, "error": f"PostgreSQL: {type(exc).__name__}: {exc}"}
+    return {"status": OK, "database": "postgresql", "threads": threads}
+
+
+def check_broker(settings: Settings) -> dict[str, Any]:
+    """Cluster mode: Redis (run dispatch and streams) answers a PING."""
+    import redis  # an Aegra dependency
+
+    client = redis.Redis.from_url(secret_value(settings.redis_url), socket_timeout=2,
+                                  socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {"status": ERROR, "error": f"Redis: {type(exc).__name__}: {exc}"}
+    finally:
+        client.close()
+    return {"status": OK, "broker": "redis"}
 
 
 def check_vector_store(settings: Settings) -> dict[str, Any]:
@@ -123,11 +153,13 @@ MODEL_PROBES = ModelProbeCache()
 
 def readiness(settings: Settings) -> tuple[int, dict[str, Any]]:
     """The HTTP status and the full report (with details; see `public_view`)."""
-    checks = {
-        "checkpointer": check_checkpointer(settings),
-        "vector_store": check_vector_store(settings),
-        "model": MODEL_PROBES.check(settings),
-    }
+    if settings.cluster_mode:
+        checks = {"checkpointer": check_cluster_database(settings),
+                  "broker": check_broker(settings)}
+    else:
+        checks = {"checkpointer": check_checkpointer(settings)}
+    checks["vector_store"] = check_vector_store(settings)
+    checks["model"] = MODEL_PROBES.check(settings)
     failing = [name for name, check in checks.items() if check["status"] != OK]
     _log_changes(failing, checks)
     status, code = overall(checks)
@@ -149,10 +181,11 @@ def _log_changes(failing: list[str], checks: dict[str, dict[str, Any]]) -> None:
 
 
 def overall(checks: dict[str, dict[str, Any]]) -> tuple[str, int]:
-    """The service's status and HTTP code from its checks: without the checkpointer or the
-    store nothing works; without the model the extractive fallback still answers."""
+    """The service's status and HTTP code from its checks: without the checkpointer, the
+    broker or the store nothing works; without the model the extractive fallback still
+    answers."""
     failing = {name for name, check in checks.items() if check["status"] != OK}
-    if failing & {"checkpointer", "vector_store"}:
+    if failing & ESSENTIAL:
         return UNAVAILABLE, 503
     return (DEGRADED, 200) if failing else (OK, 200)
 

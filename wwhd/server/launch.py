@@ -2,7 +2,9 @@
 
 - development (`make serve`, `wwhd serve`): `langgraph dev`, no browser, no reload, offline;
 - production (`wwhd serve --production`, the container): `uvicorn langgraph_api.server:app` with
-  the inmem runtime configured through environment variables (see ../shared/design.md).
+  the inmem runtime configured through environment variables (see ../shared/design.md);
+- cluster mode (`DATABASE_URL` and `REDIS_URL` set, either flag): `uvicorn
+  wwhd.server.cluster_app:app`, one Aegra replica on PostgreSQL and Redis.
 
 Both run with the data folder as working directory, because the inmem runtime keeps its thread
 records in `./.langgraph_api`; all our own paths are made absolute first.
@@ -20,7 +22,8 @@ from pathlib import Path
 
 from wwhd.core.errors import ConfigurationError
 from wwhd.core.settings import Settings, load_settings
-from wwhd.server import upstream
+from wwhd.server import aegra, upstream
+from wwhd.server.cluster import cluster_environment
 from wwhd.server.cors import cors_config, describe
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def check_startup(settings: Settings) -> None:
     """Refuse configurations that must not serve (raises ConfigurationError saying why)."""
     upstream.check_supported_versions()
+    if settings.cluster_mode:
+        aegra.check_supported_version()
     if settings.is_production and not settings.auth_enabled:
         raise ConfigurationError(
             "APP_ENV=production requires JWT_SECRET or WWHD_JWT_JWKS_URL: without one every "
@@ -105,13 +110,20 @@ def serve(host: str, port: int, production: bool = False) -> None:
     if port == 0:
         port = free_port(host)
     elif not port_is_free(host, port):
+        if settings.cluster_mode:
+            # A proxy or load balancer sends traffic to the port it was given: another one
+            # would leave this replica unreachable.
+            raise ConfigurationError(f"port {port} on {host} is in use: a cluster replica "
+                                     "serves only on the port asked for; stop what uses it "
+                                     "or choose another PORT")
         wanted, port = port, free_port(host)
         print(f"Port {wanted} is in use; serving on port {port} instead.", file=sys.stderr)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = server_environment(settings)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     # The stock /docs page loads its script from a CDN, so it is not advertised here.
-    print(f"W.W.H.D. server: {url}  (live: {url}/ok, ready: {url}/health)", flush=True)
+    mode = " (cluster replica: Aegra on PostgreSQL + Redis)" if settings.cluster_mode else ""
+    print(f"W.W.H.D. server{mode}: {url}  (live: {url}/ok, ready: {url}/health)", flush=True)
     print(f"Studio: https://smith.langchain.com/studio/?baseUrl={url}", flush=True)
     print(f"Browsers may call it from: {describe(json.loads(env['CORS_CONFIG']))}", flush=True)
     for upstream_name in UPSTREAM_CORS_VARIABLES:
@@ -119,7 +131,14 @@ def serve(host: str, port: int, production: bool = False) -> None:
             print(f"{upstream_name} is ignored: wwhd serve sets CORS from WWHD_CORS_ALLOW_ORIGINS "
                   "& co. or langgraph.json's http.cors (see the README).", file=sys.stderr)
     bin_dir = Path(sys.executable).parent
-    if production:
+    if settings.cluster_mode:
+        env.update(cluster_environment(settings, server_config()))
+        argv = [
+            str(bin_dir / "uvicorn"), "wwhd.server.cluster_app:app", "--host", host,
+            "--port", str(port), "--workers", "1", "--no-access-log",
+            "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
+        ]
+    elif production:
         argv = [
             str(bin_dir / "uvicorn"), "langgraph_api.server:app", "--host", host,
             "--port", str(port), "--workers", "1", "--no-access-log",
