@@ -46,7 +46,7 @@ os.environ.update(
 
 
 LAYER_TIMEOUTS_S = {"unit": 60, "component": 600, "integration": 900, "llm": 1200,
-                    "container": 1800}
+                    "container": 1800, "cluster": 900}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_VERSION = "0.11.0"
 WAIT_POLL_S = 0.05
 WAIT_DB_POLL_S = 1.0
+LOCK_POLL_S = 0.05
 ACTIVE = ("pending", "running")
 # Advisory-lock keys: a text hashed by PostgreSQL (`hashtextextended`), one namespace each.
 BOOT_LOCK = "wwhd:boot"
@@ -78,12 +79,20 @@ def postgres_dsn(database_url: str) -> str:
 @contextlib.asynccontextmanager
 async def advisory_lock(database_url: str, key: str) -> AsyncIterator[None]:
     """Hold PostgreSQL's session advisory lock for `key` on a connection of its own; closing
-    the connection releases it, however this block ends."""
+    the connection releases it, however this block ends.
+
+    It is asked for with `pg_try_advisory_lock` every `LOCK_POLL_S`, not waited for inside one
+    statement: a waiting statement keeps a transaction open, and Aegra's migrations build
+    indexes CONCURRENTLY, which wait for every open transaction, so a replica waiting for the
+    start-up lock and the replica migrating under it would wait for each other for ever
+    (measured: three replicas booting together hung)."""
     import asyncpg  # an Aegra dependency: present wherever cluster mode runs
 
     connection = await asyncpg.connect(postgres_dsn(database_url))
     try:
-        await connection.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+        while not await connection.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
+            await asyncio.sleep(LOCK_POLL_S)
         yield
     finally:
         await connection.close()
