@@ -8,10 +8,10 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install ui passage-vectors serve ingest test test-fast lint eval train-router train-answers bench local-llm lock image clean
+.PHONY: help install ui passage-vectors serve ingest test test-fast cluster test-cluster lint eval train-router train-answers bench local-llm lock image clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,12 +51,22 @@ local-llm: $(STAMP) ## provision and run the local model server (llama.cpp + Qwe
 
 # devtools.browser installs Debian's Chromium for the browser test; where it cannot, the other
 # tests still run and that one fails, saying how to install it.
-test: $(STAMP) tests/js/node_modules ui ## lint, layers, then every test (unit, component, integration, llm)
+test: $(STAMP) tests/js/node_modules ui ## lint, layers, then every test (unit, component, integration, llm, cluster)
 	$(BIN)/ruff check .
 	$(BIN)/python -m devtools.layers
 	@$(BIN)/python -m devtools.browser || echo "make: no Chromium: the browser test will fail"
 	$(BIN)/python -m devtools.local_llm provision
+	$(BIN)/python -m devtools.cluster provision
 	$(BIN)/python -m pytest -ra
+
+# Cluster mode: PostgreSQL, Redis and nginx (Debian's packages, installed if missing), replicas
+# from .venv-cluster (Python 3.12, requirements-cluster.lock), all on loopback.
+cluster: $(STAMP) ## run a local cluster: PostgreSQL, Redis, 2 replicas, nginx on 127.0.0.1:8080
+	$(BIN)/python -m devtools.cluster up --replicas $(or $(REPLICAS),2) --port $(or $(CLUSTER_PORT),8080)
+
+test-cluster: $(STAMP) ## the cluster tests only (three replicas behind nginx; a few minutes)
+	$(BIN)/python -m devtools.cluster provision
+	$(BIN)/python -m pytest -ra tests/cluster
 
 test-fast: $(STAMP) ## unit tests only (no I/O; well under a minute)
 	$(BIN)/python -m pytest -ra tests/unit
@@ -106,4 +116,4 @@ lock: $(STAMP) ## re-pin requirements.lock, requirements-dev.lock and requiremen
 	$(UV_COMPILE) --extra cluster -c requirements.lock -o requirements-cluster.lock
 
 clean: ## remove the virtual environments and local data
-	rm -rf $(VENV) .venv-llm data evals/reports tests/js/node_modules ui/node_modules ui/dist
+	rm -rf $(VENV) .venv-llm .venv-cluster data evals/reports tests/js/node_modules ui/node_modules ui/dist
