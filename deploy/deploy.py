@@ -14,9 +14,18 @@ one is not registered again, and a service already running it with the same sett
 alone. Use immutable image tags (a commit hash): a re-pushed tag is not a change to this script
 (`--force-new-deployment` makes the service pull it again).
 
-One task, replaced stop-first (maximumPercent 100, minimumHealthyPercent 0): the inmem runtime
-keeps threads in one process, and two tasks writing the same SQLite and thread files on EFS would
-corrupt them. A deployment therefore has about a minute of downtime.
+Two modes (`--mode`):
+
+- `single` (default): one task, replaced stop-first (maximumPercent 100, minimumHealthyPercent 0):
+  the inmem runtime keeps threads in one process, and two tasks writing the same SQLite and
+  thread files on EFS would corrupt them. A deployment therefore has about a minute of downtime.
+- `cluster`: the API as replicas of wwhd's cluster mode (task-definition-cluster.json): threads,
+  runs and checkpoints in PostgreSQL (RDS), runs and streams through Redis (ElastiCache), both
+  named by the secret's DATABASE_URL and REDIS_URL. `--desired-count` tasks (2 or more), rolling
+  deploys that start new tasks before stopping old ones (maximumPercent 200,
+  minimumHealthyPercent 100), and target-tracking auto-scaling on the tasks' average CPU between
+  `--desired-count` and `--max-count`. Each task's Qdrant sidecar starts from a collection
+  snapshot in S3 (`--qdrant-snapshot-uri`), not by re-embedding the documents.
 """
 
 from __future__ import annotations
@@ -32,17 +41,27 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().with_name("task-definition.json")
+CLUSTER_TEMPLATE = Path(__file__).resolve().with_name("task-definition-cluster.json")
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 HASH_TAG = "wwhd:content-sha256"
 API_CONTAINER = "api"
 API_PORT = 8000
 DEFAULT_QDRANT_IMAGE = "qdrant/qdrant:v1.19.0"
 DEFAULT_LOG_GROUP = "/ecs/wwhd"
+DEFAULT_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
 DEPLOYMENT_CONFIGURATION = {
     "maximumPercent": 100,
     "minimumHealthyPercent": 0,
     "deploymentCircuitBreaker": {"enable": True, "rollback": True},
 }
+# Rolling: new tasks pass the ALB health check before old ones are drained and stopped.
+CLUSTER_DEPLOYMENT_CONFIGURATION = {
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+}
+SCALING_POLICY = "wwhd-cpu-target"
+SCALING_CPU_TARGET = 60.0
 
 
 class DeployError(RuntimeError):
@@ -139,12 +158,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--assign-public-ip", action="store_true",
         help="give the task a public IP (public subnets without NAT); default: private",
     )
-    parser.add_argument("--efs-file-system-id", required=True, help="EFS file system (fs-...)")
-    parser.add_argument("--efs-access-point-id", required=True, help="EFS access point (fsap-...)")
+    parser.add_argument(
+        "--mode", choices=("single", "cluster"), default="single",
+        help="single: one task, SQLite on EFS (default); cluster: replicas on PostgreSQL + "
+        "Redis, rolling deploys, auto-scaling",
+    )
+    parser.add_argument("--efs-file-system-id", default="",
+                        help="EFS file system (fs-...); single mode")
+    parser.add_argument("--efs-access-point-id", default="",
+                        help="EFS access point (fsap-...); single mode")
     parser.add_argument(
         "--secret-arn", required=True,
-        help="Secrets Manager secret (full ARN) holding OPENAI_API_KEY and JWT_SECRET",
+        help="Secrets Manager secret (full ARN) holding OPENAI_API_KEY and JWT_SECRET (and, in "
+        "cluster mode, DATABASE_URL and REDIS_URL)",
     )
+    parser.add_argument(
+        "--qdrant-snapshot-uri", default="",
+        help="s3://bucket/key of the collection's Qdrant snapshot each task starts from; "
+        "cluster mode",
+    )
+    parser.add_argument("--aws-cli-image", default=DEFAULT_AWS_CLI_IMAGE,
+                        help="image that copies the snapshot from S3 (cluster mode)")
     parser.add_argument(
         "--documents-uri", default="",
         help="s3://bucket/prefix synced into the collection at each start (WWHD_INGEST_URI)",
@@ -164,9 +198,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qdrant-image", default=DEFAULT_QDRANT_IMAGE)
     parser.add_argument("--log-group", default=DEFAULT_LOG_GROUP)
     parser.add_argument(
-        "--desired-count", type=int, default=1, choices=(0, 1),
-        help="1 (serve) or 0 (stop); the inmem runtime cannot run more than one task",
+        "--desired-count", type=int, default=None,
+        help="tasks to run: single mode 1 (serve) or 0 (stop), default 1 (the inmem runtime "
+        "cannot run more than one task); cluster mode 2 or more (the auto-scaling minimum; "
+        "0 stops it), default 2",
     )
+    parser.add_argument("--max-count", type=int, default=6,
+                        help="cluster mode: the auto-scaling maximum (default 6)")
     parser.add_argument(
         "--health-check-grace", type=int, default=600, metavar="SECONDS",
         help="seconds the ALB health check is ignored after a start (first ingestion)",
@@ -185,12 +223,57 @@ def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def desired_count(args: argparse.Namespace) -> int:
+    """The tasks asked for, or the mode's default."""
+    if args.desired_count is not None:
+        return args.desired_count
+    return 2 if args.mode == "cluster" else 1
+
+
+def check_mode(args: argparse.Namespace) -> None:
+    """Reject a task count or an option the mode cannot use, saying why."""
+    count = desired_count(args)
+    if args.mode == "single":
+        if count not in (0, 1):
+            raise DeployError(
+                f"--desired-count {count}: single mode runs 1 task (or 0 to stop it). The "
+                "inmem runtime keeps threads in one process and two tasks would corrupt the "
+                "SQLite file on EFS; for more tasks deploy with --mode cluster (PostgreSQL + "
+                "Redis, see the README's \"More than one task\")"
+            )
+        for option, value in (("--efs-file-system-id", args.efs_file_system_id),
+                              ("--efs-access-point-id", args.efs_access_point_id)):
+            if not value:
+                raise DeployError(f"{option} is required in single mode (the data volume)")
+        return
+    if count == 1 or count < 0:
+        raise DeployError(
+            f"--desired-count {count}: cluster mode runs 2 or more tasks (one task gains "
+            "nothing from a cluster and a deploy or an Availability Zone outage would take it "
+            "down), or 0 to stop it"
+        )
+    if args.max_count < max(count, 2):
+        raise DeployError(f"--max-count {args.max_count} is below --desired-count {count}")
+    if args.documents_uri:
+        raise DeployError("--documents-uri is for single mode; in cluster mode each task's "
+                          "Qdrant starts from --qdrant-snapshot-uri instead (the documents are "
+                          "embedded once, into that snapshot)")
+    if not args.qdrant_snapshot_uri.startswith("s3://"):
+        raise DeployError(
+            "cluster mode needs --qdrant-snapshot-uri s3://bucket/key: each task's Qdrant "
+            "starts from that snapshot of the collection (README: \"More than one task\")"
+        )
+
+
 def check_options(args: argparse.Namespace) -> None:
     """Reject malformed identifiers before any AWS call, naming the option to fix."""
+    check_mode(args)
     arn = r"arn:aws[\w-]*:{service}:[\w-]+:\d{{12}}:{resource}.+"
+    efs = ([("--efs-file-system-id", [args.efs_file_system_id], r"fs-[0-9a-f]+"),
+            ("--efs-access-point-id", [args.efs_access_point_id], r"fsap-[0-9a-f]+")]
+           if args.mode == "single" else [])
     checks = [
-        ("--efs-file-system-id", [args.efs_file_system_id], r"fs-[0-9a-f]+"),
-        ("--efs-access-point-id", [args.efs_access_point_id], r"fsap-[0-9a-f]+"),
+        *efs,
         ("--secret-arn", [args.secret_arn],
          arn.format(service="secretsmanager", resource="secret:")),
         ("--target-group-arn", [args.target_group_arn],
@@ -239,15 +322,24 @@ def deploy(
     account = args.account_id or session.client("sts", region_name=region).get_caller_identity()[
         "Account"
     ]
-    taskdef = render_task_definition({
+    values = {
         "FAMILY": args.family, "ACCOUNT_ID": account, "REGION": region, "IMAGE": args.image,
-        "QDRANT_IMAGE": args.qdrant_image, "EFS_FILE_SYSTEM_ID": args.efs_file_system_id,
-        "EFS_ACCESS_POINT_ID": args.efs_access_point_id, "SECRET_ARN": args.secret_arn,
-        "DOCUMENTS_URI": args.documents_uri, "LOG_GROUP": args.log_group,
+        "QDRANT_IMAGE": args.qdrant_image, "SECRET_ARN": args.secret_arn,
+        "LOG_GROUP": args.log_group,
         "CORS_ALLOW_ORIGINS": ",".join(_split(args.cors_allow_origins)),
         "JWT_JWKS_URL": args.jwt_jwks_url, "JWT_ISSUER": args.jwt_issuer,
         "JWT_AUDIENCE": args.jwt_audience,
-    })
+    }
+    if args.mode == "cluster":
+        values |= {"QDRANT_SNAPSHOT_URI": args.qdrant_snapshot_uri,
+                   "AWS_CLI_IMAGE": args.aws_cli_image}
+        template = CLUSTER_TEMPLATE
+    else:
+        values |= {"EFS_FILE_SYSTEM_ID": args.efs_file_system_id,
+                   "EFS_ACCESS_POINT_ID": args.efs_access_point_id,
+                   "DOCUMENTS_URI": args.documents_uri}
+        template = TEMPLATE
+    taskdef = render_task_definition(values, template)
     digest = content_hash(taskdef)
     taskdef["tags"] = [{"key": HASH_TAG, "value": digest}]
     validate_task_definition(taskdef)
@@ -299,6 +391,8 @@ def deploy(
                     forceNewDeployment=args.force_new_deployment, **wanted,
                 )
                 out(f"service {args.service}: updated ({', '.join(changes)})")
+    if args.mode == "cluster":
+        _scale(session, region, args, out, prefix)
     if args.wait and not args.dry_run and action != "unchanged":
         out(f"waiting for service {args.service} to become stable ...")
         ecs.get_waiter("services_stable").wait(
@@ -309,11 +403,43 @@ def deploy(
     return DeployResult(arn, registered, action, changes, args.dry_run)
 
 
+def deployment_configuration(args: argparse.Namespace) -> dict[str, Any]:
+    """How the service replaces tasks: stop-first (single) or rolling (cluster)."""
+    return CLUSTER_DEPLOYMENT_CONFIGURATION if args.mode == "cluster" else DEPLOYMENT_CONFIGURATION
+
+
+def _scale(session: Any, region: str, args: argparse.Namespace, out: Callable[[str], None],
+           prefix: str) -> None:
+    """Register the service with Application Auto Scaling and keep its average CPU near
+    SCALING_CPU_TARGET (idempotent: both calls replace what is there)."""
+    resource = f"service/{args.cluster}/{args.service}"
+    low, high = desired_count(args), args.max_count
+    if args.dry_run:
+        out(f"{prefix}would scale {resource} between {low} and {high} tasks on average CPU "
+            f"{SCALING_CPU_TARGET:.0f}%")
+        return
+    scaling = session.client("application-autoscaling", region_name=region)
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=low, MaxCapacity=max(low, high))
+    scaling.put_scaling_policy(
+        PolicyName=SCALING_POLICY, ServiceNamespace="ecs", ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": SCALING_CPU_TARGET,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+            "ScaleOutCooldown": 60, "ScaleInCooldown": 300,
+        })
+    out(f"auto-scaling {resource}: {low} to {high} tasks on average CPU "
+        f"{SCALING_CPU_TARGET:.0f}%")
+
+
 def _service_settings(args: argparse.Namespace, task_definition: str) -> dict[str, Any]:
     """The settings create_service and update_service share."""
     return {
         "taskDefinition": task_definition,
-        "desiredCount": args.desired_count,
+        "desiredCount": desired_count(args),
         "healthCheckGracePeriodSeconds": args.health_check_grace,
         "loadBalancers": [{
             "targetGroupArn": args.target_group_arn,
@@ -325,7 +451,7 @@ def _service_settings(args: argparse.Namespace, task_definition: str) -> dict[st
             "securityGroups": _split(args.security_groups),
             "assignPublicIp": "ENABLED" if args.assign_public_ip else "DISABLED",
         }},
-        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+        "deploymentConfiguration": deployment_configuration(args),
     }
 
 
@@ -353,7 +479,7 @@ def _differences(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[
         changes.append("networkConfiguration")
     deployment = current.get("deploymentConfiguration", {})
     if any(
-        deployment.get(key) != DEPLOYMENT_CONFIGURATION[key]
+        deployment.get(key) != wanted["deploymentConfiguration"][key]
         for key in ("maximumPercent", "minimumHealthyPercent")
     ):
         changes.append("deploymentConfiguration")

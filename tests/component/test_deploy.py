@@ -457,3 +457,86 @@ def wait_for_health(process: subprocess.Popen, url: str, log_path: Path, token: 
     except ProcessFailed as exc:
         pytest.fail(str(exc))
     return answered
+
+
+# -- cluster mode ------------------------------------------------------------------------------
+
+CLUSTER_VALUES = {
+    **{key: value for key, value in SAMPLE_VALUES.items()
+       if key not in ("EFS_FILE_SYSTEM_ID", "EFS_ACCESS_POINT_ID", "DOCUMENTS_URI")},
+    "QDRANT_SNAPSHOT_URI": "s3://wwhd-kb/snapshots/wwhd_kb.snapshot",
+    "AWS_CLI_IMAGE": deploy_module.DEFAULT_AWS_CLI_IMAGE,
+}
+
+
+def cluster_argv(infra: dict[str, str], *more: str) -> list[str]:
+    return [
+        "--mode", "cluster", "--image", "registry.example/wwhd:abc123",
+        "--target-group-arn", infra["target_group"], "--subnets", infra["subnets"],
+        "--security-groups", infra["security_groups"], "--secret-arn", infra["secret"],
+        "--qdrant-snapshot-uri", CLUSTER_VALUES["QDRANT_SNAPSHOT_URI"], *more,
+    ]
+
+
+def test_cluster_task_definition_matches_the_ecs_api_and_shares_no_volume():
+    assert deploy_module.placeholders(deploy_module.CLUSTER_TEMPLATE) == set(CLUSTER_VALUES)
+    taskdef = deploy_module.render_task_definition(CLUSTER_VALUES, deploy_module.CLUSTER_TEMPLATE)
+    deploy_module.validate_task_definition(taskdef)
+    api, qdrant, snapshot = taskdef["containerDefinitions"]
+    # Thread state is in PostgreSQL: no task mounts a shared file system.
+    assert all("efsVolumeConfiguration" not in volume for volume in taskdef["volumes"])
+    secrets = {secret["name"] for secret in api["secrets"]}
+    assert {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"} <= secrets
+    assert not {"DATABASE_URL", "REDIS_URL"} & {e["name"] for e in api["environment"]}
+    # The sidecar starts from the snapshot the init container copied, then the API starts.
+    assert qdrant["dependsOn"] == [{"containerName": "snapshot", "condition": "SUCCESS"}]
+    assert "/snapshots/wwhd_kb.snapshot:wwhd_kb" in qdrant["command"]
+    assert snapshot["essential"] is False
+    assert CLUSTER_VALUES["QDRANT_SNAPSHOT_URI"] in snapshot["command"]
+    assert api["dependsOn"] == [{"containerName": "qdrant", "condition": "HEALTHY"}]
+
+
+@pytest.mark.parametrize(
+    ("mode_options", "message"),
+    [
+        (["--desired-count", "2"], "single mode runs 1 task"),
+        (["--mode", "cluster", "--desired-count", "1", "--qdrant-snapshot-uri", "s3://b/k"],
+         "cluster mode runs 2 or more tasks"),
+        (["--mode", "cluster"], "needs --qdrant-snapshot-uri"),
+        (["--mode", "cluster", "--qdrant-snapshot-uri", "s3://b/k", "--max-count", "1"],
+         "--max-count 1 is below"),
+    ],
+)
+def test_each_mode_refuses_the_task_counts_it_cannot_run(infrastructure, mode_options,
+                                                         message):
+    argv = deploy_argv(infrastructure)[:-2]  # without --documents-uri (single mode only)
+    with pytest.raises(deploy_module.DeployError, match=message):
+        deploy_module.check_options(parse([*argv, *mode_options]))
+
+
+def test_cluster_deploy_runs_replicas_rolling_and_auto_scaled(infrastructure):
+    requests: list = []
+    result, lines = run_deploy(cluster_argv(infrastructure, "--max-count", "5"), requests)
+
+    assert result.service_action == "created"
+    create = dict(requests)["CreateService"]
+    assert create["desiredCount"] == 2
+    assert create["deploymentConfiguration"]["maximumPercent"] == 200
+    assert create["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+    registered = boto3.client("ecs").describe_task_definition(taskDefinition="wwhd")
+    assert [c["name"] for c in registered["taskDefinition"]["containerDefinitions"]] == [
+        "api", "qdrant", "snapshot"]
+    scaling = boto3.client("application-autoscaling")
+    target = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    assert target["ResourceId"] == "service/wwhd/wwhd"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 5)
+    policy = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "ECSServiceAverageCPUUtilization")
+    assert any("auto-scaling service/wwhd/wwhd: 2 to 5 tasks" in line for line in lines)
+
+    scaled, _ = run_deploy(cluster_argv(infrastructure, "--desired-count", "3",
+                                        "--max-count", "5"))
+    assert "desiredCount" in scaled.changes
+    assert service()["desiredCount"] == 3
