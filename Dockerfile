@@ -3,9 +3,13 @@
 # port 8000, all state under /data (mount EFS there). Build: docker build -t wwhd .
 # Pin the base by digest in CI (python:3.11-slim-bookworm@sha256:...) for reproducible images.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Cluster mode (README "More than one task"): --build-arg PYTHON_IMAGE=python:3.12-slim-bookworm
+# --build-arg REQUIREMENTS=requirements-cluster.lock (Aegra needs Python 3.12).
+ARG REQUIREMENTS=requirements.lock
 
 # -- build: a virtualenv with the runtime dependencies and the project --------------------------
 FROM ${PYTHON_IMAGE} AS build
+ARG REQUIREMENTS
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 WORKDIR /app
@@ -13,9 +17,9 @@ WORKDIR /app
 # only (the test and dev tools live in requirements-dev.lock), every file hash-checked.
 # Binary wheels only (forbiddenfruit is pure Python and ships no wheel: its sdist, hash-pinned in
 # the lock, is built; pip fetches that build's setuptools unhashed): no compiler needed.
-COPY requirements.lock ./
+COPY requirements.lock requirements-cluster.lock ./
 RUN pip install --require-hashes --only-binary=:all: --no-binary=forbiddenfruit \
-        --requirement requirements.lock
+        --requirement ${REQUIREMENTS}
 COPY . /src
 # The project as a built wheel (one package, `wwhd`; byte-compiled by pip at install), not an
 # editable checkout. /app keeps what is not code: the bundled corpus and the deploy scripts.
