@@ -8,7 +8,7 @@ PORT ?= 2024
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := true
 
-.PHONY: help install ui passage-vectors serve ingest test test-fast cluster test-cluster lint eval train-router train-answers bench local-llm lock image clean
+.PHONY: help install ui passage-vectors serve ingest test test-fast cluster test-cluster bench-cluster lint eval train-router train-answers bench local-llm lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test: $(STAMP) tests/js/node_modules ui ## lint, layers, then every test (unit, 
 # from .venv-cluster (Python 3.12, requirements-cluster.lock), all on loopback.
 cluster: $(STAMP) ## run a local cluster: PostgreSQL, Redis, 2 replicas, nginx on 127.0.0.1:8080
 	$(BIN)/python -m devtools.cluster up --replicas $(or $(REPLICAS),2) --port $(or $(CLUSTER_PORT),8080)
+
+bench-cluster: $(STAMP) ## cluster benchmark: 1, 2, 3 replicas; runs/wait; a task's knowledge base at start-up
+	$(BIN)/python -m devtools.cluster_bench
 
 test-cluster: $(STAMP) ## the cluster tests only (three replicas behind nginx; a few minutes)
 	$(BIN)/python -m devtools.cluster provision

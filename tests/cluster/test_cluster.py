@@ -166,6 +166,21 @@ def test_concurrent_double_submits_with_enqueue_keep_both_turns(cluster: Cluster
         assert [m["type"] for m in messages] == ["human", "ai", "human", "ai"]
 
 
+def test_interrupt_stops_the_earlier_turn_and_answers_the_new_one(cluster: Cluster):
+    first, second = client(cluster.members[0].url), client(cluster.members[1].url)
+    thread = first.threads.create()
+    earlier = first.runs.create(thread["thread_id"], GRAPH, input=ask("What is Huang Qi used for?"))
+    # Sent while the earlier run is pending or running (it takes about half a second).
+    later = second.runs.create(thread["thread_id"], GRAPH, input=ask("What is Gan Cao used for?"),
+                               multitask_strategy="interrupt")
+    second.runs.join(thread["thread_id"], later["run_id"])
+    assert first.runs.get(thread["thread_id"], earlier["run_id"])["status"] == "interrupted"
+    state = first.threads.get_state(thread["thread_id"])
+    assert user_texts(state)[-1] == "What is Gan Cao used for?"
+    assert state["values"]["messages"][-1]["type"] == "ai"
+    assert "gan cao" in answers(state)[-1].lower()
+
+
 def test_users_are_isolated_across_replicas(cluster: Cluster):
     alice, bob = client(cluster.members[0].url, "alice"), client(cluster.members[1].url, "bob")
     thread = alice.threads.create(metadata={"topic": "private"})

@@ -2,9 +2,10 @@
 
 Aegra (aegra-api, Apache-2.0) serves the LangGraph HTTP API from PostgreSQL and Redis across
 replicas (wwhd/server/cluster.py starts it). Measured on 0.11.0 (../shared/design.md,
-"Multi-replica"), three of its behaviours lose work or time; each is fixed here by wrapping one
-upstream function, and `check_supported_version()` refuses any other aegra-api release, so an
-upgrade is a deliberate step (tests/cluster/ check the behaviours end to end):
+"Multi-replica"), three of its behaviours lose work or time; each is fixed here by wrapping the
+upstream functions concerned, and `check_supported_version()` refuses any other aegra-api
+release, so an upgrade is a deliberate step (tests/cluster/ check the behaviours end to end;
+`rollback` shares `interrupt`'s path and has no test of its own):
 
 - **`multitask_strategy` is ignored**: two runs sent to one thread at once both execute from the
   same checkpoint, and one turn is lost. Here every run takes a PostgreSQL advisory lock on its
@@ -14,7 +15,8 @@ upgrade is a deliberate step (tests/cluster/ check the behaviours end to end):
   `rollback` interrupt it (the new run then waits for it to stop; `rollback` keeps what the
   interrupted run had written, unlike langgraph-api, which deletes it).
 - **`runs/wait` polls every 2 s** (`WorkerExecutor.wait_for_completion`): here the run's done
-  key is polled every `WAIT_POLL_S`, and the run record every `WAIT_DB_POLL_S` as Aegra does.
+  key is polled every `WAIT_POLL_S`, and the run record (the fallback when Redis lost the key)
+  every `WAIT_DB_POLL_S`.
 - **Replicas booting together on a new database race** on the schema (alembic), the
   checkpointer's and store's tables and the default assistants: each of those three start-up
   steps runs under one PostgreSQL advisory lock, so replicas take turns.
