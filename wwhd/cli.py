@@ -7,7 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
-from wwhd.core.errors import ConfigurationError, EmbeddingMismatch, StoreUnavailable
+from wwhd.core.errors import (
+    ConfigurationError,
+    EmbeddingMismatch,
+    ServiceUnavailable,
+    StoreUnavailable,
+    UnsupportedUpstream,
+)
 from wwhd.core.settings import load_settings
 from wwhd.server.secrets import load_secrets_into_environ
 
@@ -230,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"wwhd: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (StoreUnavailable, EmbeddingMismatch, FileNotFoundError) as exc:
+    except (StoreUnavailable, EmbeddingMismatch, UnsupportedUpstream, ServiceUnavailable,
+            FileNotFoundError) as exc:
         print(f"wwhd: {exc}", file=sys.stderr)
         return 1
 

@@ -12,6 +12,8 @@ behind the load balancer sees.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from langgraph_sdk import get_sync_client
 from devtools.apt import PackagesMissing
 from devtools.cluster import Cluster, provision
 from devtools.processes import ProcessFailed
+from wwhd.server.launch import free_port
 
 GRAPH = "wwhd"
 ACTIVE = ("pending", "running")
@@ -285,3 +288,16 @@ def test_rolling_restart_under_load_fails_no_request_and_loses_no_turn(cluster: 
         for thread in threads:
             state = reader.threads.get_state(thread["thread_id"])
             assert len(user_texts(state)) == 2 and len(answers(state)) == 2, state["values"]
+
+
+def test_a_replica_whose_database_is_down_refuses_to_start_saying_so(cluster: Cluster,
+                                                                      tmp_path: Path):
+    closed = f"postgresql://postgres:pw-visible@127.0.0.1:{free_port()}/wwhd"
+    result = subprocess.run(
+        [str(cluster.bin_dir / "wwhd"), "serve", "--port", "0", "--no-ingest"],
+        env={**os.environ, "DATABASE_URL": closed, "REDIS_URL": cluster.redis_url,
+             "WWHD_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Start PostgreSQL or fix DATABASE_URL" in result.stderr, result.stderr
+    assert "pw-visible" not in result.stderr and "Traceback" not in result.stderr

@@ -82,3 +82,15 @@ async def test_the_auth_handler_takes_headers_alone_as_aegra_calls_it(monkeypatc
         assert opened["identity"] == auth.ANONYMOUS
     finally:
         auth.process_settings.cache_clear()
+
+
+def test_a_replica_without_aegra_says_where_cluster_mode_runs(monkeypatch, capsys):
+    """This environment (the project's .venv) has no aegra-api: serving in cluster mode says
+    what to do instead of a traceback."""
+    from wwhd.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw-visible@127.0.0.1:1/x")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["serve", "--port", "0", "--no-ingest"]) == 1
+    said = capsys.readouterr().err
+    assert ".venv-cluster/bin/wwhd serve" in said and "pw-visible" not in said

@@ -17,3 +17,8 @@ class EmbeddingMismatch(RuntimeError):
 
 class UnsupportedUpstream(RuntimeError):
     """An installed upstream package is outside the version range this code was checked with."""
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service the server needs (PostgreSQL, Redis in cluster mode) cannot be reached; the
+    message says which and what to do."""

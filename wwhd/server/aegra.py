@@ -60,8 +60,10 @@ def check_supported_version() -> None:
         found = metadata.version("aegra-api")
     except metadata.PackageNotFoundError as exc:
         raise UnsupportedUpstream(
-            "cluster mode needs aegra-api, which is not installed in this environment: run "
-            "`make cluster` (it builds .venv-cluster, Python 3.12, from requirements-cluster.lock)"
+            "DATABASE_URL and REDIS_URL are set (cluster mode), which needs aegra-api, and it is "
+            "not installed in this environment: serve from .venv-cluster (Python 3.12; `python "
+            "-m devtools.cluster provision` or `make cluster` builds it), e.g. "
+            "`.venv-cluster/bin/wwhd serve`, or unset both for the single-process server"
         ) from exc
     if found != SUPPORTED_VERSION:
         raise UnsupportedUpstream(

@@ -57,16 +57,18 @@ def check_checkpointer(settings: Settings) -> dict[str, Any]:
     return {"status": OK, "path": str(path), "threads": threads}
 
 
-def check_cluster_database(settings: Settings) -> dict[str, Any]:
-    """Cluster mode: PostgreSQL (threads, runs and checkpoints) answers a query."""
+def check_cluster_database(settings: Settings, schema: bool = True) -> dict[str, Any]:
+    """Cluster mode: PostgreSQL (threads, runs and checkpoints) answers a query, and with
+    `schema` holds the tables the first replica creates at start-up."""
     import psycopg  # an Aegra dependency: installed wherever cluster mode runs
 
+    query = "SELECT COUNT(*) FROM thread" if schema else "SELECT 0"
     try:
         with psycopg.connect(secret_value(settings.database_url), connect_timeout=2) as conn:
-            threads = conn.execute("SELECT COUNT(*) FROM thread").fetchone()[0]
+            threads = conn.execute(query).fetchone()[0]
     except psycopg.Error as exc:
         return {"status": ERROR, "error": f"PostgreSQL: {type(exc).__name__}: {exc}"}
-    return {"status": OK, "database": "postgresql", "threads": threads}
+    return {"status": OK, "database": "postgresql", **({"threads": threads} if schema else {})}
 
 
 def check_broker(settings: Settings) -> dict[str, Any]:

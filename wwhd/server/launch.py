@@ -20,7 +20,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from wwhd.core.errors import ConfigurationError
+from wwhd.core.errors import ConfigurationError, ServiceUnavailable
 from wwhd.core.settings import Settings, load_settings
 from wwhd.server import aegra, upstream
 from wwhd.server.cluster import cluster_environment
@@ -68,6 +68,7 @@ def check_startup(settings: Settings) -> None:
     upstream.check_supported_versions()
     if settings.cluster_mode:
         aegra.check_supported_version()
+        check_cluster_services(settings)
     if settings.is_production and not settings.auth_enabled:
         raise ConfigurationError(
             "APP_ENV=production requires JWT_SECRET or WWHD_JWT_JWKS_URL: without one every "
@@ -75,6 +76,25 @@ def check_startup(settings: Settings) -> None:
             "(or WWHD_SECRETS_ID to read it from AWS Secrets Manager), or WWHD_JWT_JWKS_URL "
             "with WWHD_JWT_ISSUER and WWHD_JWT_AUDIENCE to accept an identity provider's tokens."
         )
+
+
+def check_cluster_services(settings: Settings) -> None:
+    """Raise ServiceUnavailable, naming it, when PostgreSQL or Redis does not answer: a replica
+    without them could serve nothing (Aegra's own start-up error buries that in a traceback)."""
+    from wwhd.server.health import check_broker, check_cluster_database  # loads the store code
+
+    for name, variable, check in (
+        # A new database has no tables yet: this replica may be the one that creates them.
+        ("PostgreSQL", "DATABASE_URL", lambda s: check_cluster_database(s, schema=False)),
+        ("Redis", "REDIS_URL", check_broker),
+    ):
+        result = check(settings)
+        if result["status"] != "ok":
+            raise ServiceUnavailable(
+                f"cluster mode: {result['error']}. Start {name} or fix {variable}, then start "
+                "the replica again (or unset DATABASE_URL and REDIS_URL for the single-process "
+                "server)"
+            )
 
 
 def server_environment(settings: Settings) -> dict[str, str]:
