@@ -147,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the LangGraph API server (langgraph dev; --production: uvicorn)",
         description="Serve the graphs of langgraph.json. Ingests the bundled corpus first if "
-        "the collection is empty. If the port is taken, a free one is used and printed.",
+        "the collection is empty. If the port is taken, a free one is used and printed. With "
+        "DATABASE_URL and REDIS_URL set, serves one replica of a cluster instead (Aegra on "
+        "PostgreSQL + Redis; run it from .venv-cluster, see `make cluster`), on exactly that "
+        "port.",
     )
     serve.add_argument("--host", help="interface to listen on (default: HOST, else 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PORT, else 2024; 0: any free "
