@@ -169,13 +169,15 @@ def test_concurrent_double_submits_with_enqueue_keep_both_turns(cluster: Cluster
         assert [m["type"] for m in messages] == ["human", "ai", "human", "ai"]
 
 
-def test_interrupt_stops_the_earlier_turn_and_answers_the_new_one(cluster: Cluster):
+@pytest.mark.parametrize("strategy", ["interrupt", "rollback"])
+def test_interrupt_stops_the_earlier_turn_and_answers_the_new_one(cluster: Cluster,
+                                                                  strategy: str):
     first, second = client(cluster.members[0].url), client(cluster.members[1].url)
     thread = first.threads.create()
     earlier = first.runs.create(thread["thread_id"], GRAPH, input=ask("What is Huang Qi used for?"))
     # Sent while the earlier run is pending or running (it takes about half a second).
     later = second.runs.create(thread["thread_id"], GRAPH, input=ask("What is Gan Cao used for?"),
-                               multitask_strategy="interrupt")
+                               multitask_strategy=strategy)
     second.runs.join(thread["thread_id"], later["run_id"])
     assert first.runs.get(thread["thread_id"], earlier["run_id"])["status"] == "interrupted"
     state = first.threads.get_state(thread["thread_id"])

@@ -4,8 +4,7 @@ Aegra (aegra-api, Apache-2.0) serves the LangGraph HTTP API from PostgreSQL and 
 replicas (wwhd/server/cluster.py starts it). Measured on 0.11.0 (../shared/design.md,
 "Multi-replica"), three of its behaviours lose work or time; each is fixed here by wrapping the
 upstream functions concerned, and `check_supported_version()` refuses any other aegra-api
-release, so an upgrade is a deliberate step (tests/cluster/ check the behaviours end to end;
-`rollback` shares `interrupt`'s path and has no test of its own):
+release, so an upgrade is a deliberate step (tests/cluster/ check the behaviours end to end):
 
 - **`multitask_strategy` is ignored**: two runs sent to one thread at once both execute from the
   same checkpoint, and one turn is lost. Here every run takes a PostgreSQL advisory lock on its
