@@ -155,6 +155,10 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     bin_dir: Path = VENV / "bin"
     members: list[Replica] = field(default_factory=list)
+    # Chosen by `start`: the services' ports and PostgreSQL's folder.
+    pg_port: int = 0
+    redis_port: int = 0
+    pg_home: Path | None = None
     _processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -199,7 +203,9 @@ class Cluster:
         for name in ("nginx", "redis"):
             if name in self._processes:
                 stop_process(self._processes.pop(name), timeout=15)
-        pg_data = getattr(self, "pg_home", self.root / "postgres") / "data"
+        if self.pg_home is None:
+            return
+        pg_data = self.pg_home / "data"
         if (pg_data / "postmaster.pid").exists():
             subprocess.run(_as_postgres([str(postgres_bin() / "pg_ctl"), "-D", str(pg_data),
                                          "-m", "fast", "-w", "stop"]), capture_output=True)

@@ -281,11 +281,17 @@ def test_rolling_restart_under_load_fails_no_request_and_loses_no_turn(cluster: 
                     failures.append(f"{type(exc).__name__}: {exc}")
             conversations.append((worker, turns))
 
+    def finished_at_least(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(conversations) < count and not failures:
+            assert time.monotonic() < deadline, "the load stopped making progress"
+            time.sleep(0.1)
+
     with ThreadPoolExecutor(2) as pool:
         workers = [pool.submit(converse, index) for index in range(2)]
-        time.sleep(2)
+        finished_at_least(2)  # the load is running before the first replica goes
         cluster.rolling_restart()
-        time.sleep(2)
+        finished_at_least(len(conversations) + 2)  # and still runs on the new replicas
         stop.set()
         for worker in workers:
             worker.result()
