@@ -331,6 +331,10 @@ error_log {root}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    # No idle client connections: a reload (how rolling_restart takes a replica out) closes
+    # them, and a request sent on one at that instant got "Server disconnected" (seen once in
+    # CI). An ALB deregisters targets without closing its clients' connections.
+    keepalive_timeout 0;
 {temp}
     upstream wwhd {{
 {servers}
